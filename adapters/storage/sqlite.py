@@ -1,0 +1,452 @@
+"""SQLite trace store (the `lite` profile): SQLAlchemy Core on a sync engine, WAL, versioned migrations.
+
+Each public method runs one whole transaction in a worker thread (``trio.to_thread.run_sync``), so the trio
+thread never blocks on the database. Filtering, ordering and pagination are done in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+import trio
+from sqlalchemy.engine import Connection, Engine
+
+from adapters.codec import action_from_json, action_to_json, event_from_json, event_to_json
+from domain.findings import SecurityFinding
+from domain.providers import provider_from_name
+from domain.queries import Page, StorageStats, TraceQuery
+from domain.traces import AnalysisStatus, TraceEvent, TraceSpan
+from ports.repositories import StorageUnavailable
+
+T = TypeVar("T")
+
+# (version, description, statements). Append only: a shipped migration never changes.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "traces and spans",
+        [
+            """CREATE TABLE IF NOT EXISTS traces (
+                trace_id TEXT NOT NULL, tenant_id TEXT NOT NULL, created_at TEXT NOT NULL,
+                PRIMARY KEY (tenant_id, trace_id))""",
+            "CREATE INDEX IF NOT EXISTS idx_traces_tenant_created ON traces (tenant_id, created_at)",
+            """CREATE TABLE IF NOT EXISTS spans (
+                span_id TEXT NOT NULL, trace_id TEXT NOT NULL, parent_span_id TEXT, tenant_id TEXT NOT NULL,
+                operation_name TEXT NOT NULL, start_time TEXT NOT NULL, end_time TEXT,
+                provider TEXT NOT NULL, model_name TEXT NOT NULL, prompt TEXT NOT NULL, response TEXT,
+                prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER,
+                tokens_estimated INTEGER NOT NULL DEFAULT 0,
+                time_to_first_token_ms INTEGER, duration_ms INTEGER, status_code INTEGER, error_message TEXT,
+                estimated_cost_usd REAL, security_score INTEGER, security_findings TEXT NOT NULL DEFAULT '[]',
+                analysis_status TEXT NOT NULL DEFAULT 'pending',
+                tags TEXT NOT NULL DEFAULT '{}', events TEXT NOT NULL DEFAULT '[]',
+                agent_actions TEXT NOT NULL DEFAULT '[]', agent_id TEXT,
+                PRIMARY KEY (tenant_id, span_id))""",
+            "CREATE INDEX IF NOT EXISTS idx_spans_tenant_trace ON spans (tenant_id, trace_id)",
+            "CREATE INDEX IF NOT EXISTS idx_spans_tenant_start ON spans (tenant_id, start_time)",
+            "CREATE INDEX IF NOT EXISTS idx_spans_tenant_provider ON spans (tenant_id, provider)",
+            "CREATE INDEX IF NOT EXISTS idx_spans_tenant_model ON spans (tenant_id, model_name)",
+            "CREATE INDEX IF NOT EXISTS idx_spans_tenant_score ON spans (tenant_id, security_score)",
+            "CREATE INDEX IF NOT EXISTS idx_spans_tenant_operation ON spans (tenant_id, operation_name)",
+        ],
+    ),
+]
+
+metadata = sa.MetaData()
+traces_table = sa.Table(
+    "traces",
+    metadata,
+    sa.Column("trace_id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("created_at", sa.Text),
+)
+spans_table = sa.Table(
+    "spans",
+    metadata,
+    sa.Column("span_id", sa.Text, primary_key=True),
+    sa.Column("trace_id", sa.Text),
+    sa.Column("parent_span_id", sa.Text),
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("operation_name", sa.Text),
+    sa.Column("start_time", sa.Text),
+    sa.Column("end_time", sa.Text),
+    sa.Column("provider", sa.Text),
+    sa.Column("model_name", sa.Text),
+    sa.Column("prompt", sa.Text),
+    sa.Column("response", sa.Text),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("total_tokens", sa.Integer),
+    sa.Column("tokens_estimated", sa.Integer),
+    sa.Column("time_to_first_token_ms", sa.Integer),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error_message", sa.Text),
+    sa.Column("estimated_cost_usd", sa.Float),
+    sa.Column("security_score", sa.Integer),
+    sa.Column("security_findings", sa.Text),
+    sa.Column("analysis_status", sa.Text),
+    sa.Column("tags", sa.Text),
+    sa.Column("events", sa.Text),
+    sa.Column("agent_actions", sa.Text),
+    sa.Column("agent_id", sa.Text),
+)
+
+
+def ts(value: dt.datetime | None) -> str | None:
+    """Fixed-width UTC text, so that string order is time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_ts(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def span_row(span: TraceSpan) -> dict[str, Any]:
+    return {
+        "span_id": span.span_id,
+        "trace_id": span.trace_id,
+        "parent_span_id": span.parent_span_id,
+        "tenant_id": span.tenant_id,
+        "operation_name": span.operation_name,
+        "start_time": ts(span.start_time),
+        "end_time": ts(span.end_time),
+        "provider": span.provider.value,
+        "model_name": span.model_name,
+        "prompt": span.prompt,
+        "response": span.response,
+        "prompt_tokens": span.prompt_tokens,
+        "completion_tokens": span.completion_tokens,
+        "total_tokens": span.total_tokens,
+        "tokens_estimated": int(span.tokens_estimated),
+        "time_to_first_token_ms": span.time_to_first_token_ms,
+        "duration_ms": span.duration_ms,
+        "status_code": span.status_code,
+        "error_message": span.error_message,
+        "estimated_cost_usd": span.estimated_cost_usd,
+        "security_score": span.security_score,
+        "security_findings": json.dumps([f.to_json() for f in span.security_findings]),
+        "analysis_status": span.analysis_status.value,
+        "tags": json.dumps(dict(span.tags)),
+        "events": json.dumps([event_to_json(e) for e in span.events]),
+        "agent_actions": json.dumps([action_to_json(a) for a in span.agent_actions]),
+        "agent_id": span.agent_id,
+    }
+
+
+def span_from_row(row: Any) -> TraceSpan:
+    m = row._mapping
+    start = from_ts(m["start_time"])
+    assert start is not None
+    return TraceSpan(
+        span_id=m["span_id"],
+        trace_id=m["trace_id"],
+        parent_span_id=m["parent_span_id"],
+        tenant_id=m["tenant_id"],
+        operation_name=m["operation_name"],
+        start_time=start,
+        end_time=from_ts(m["end_time"]),
+        provider=provider_from_name(m["provider"]),
+        model_name=m["model_name"],
+        prompt=m["prompt"],
+        response=m["response"],
+        prompt_tokens=m["prompt_tokens"],
+        completion_tokens=m["completion_tokens"],
+        total_tokens=m["total_tokens"],
+        tokens_estimated=bool(m["tokens_estimated"]),
+        time_to_first_token_ms=m["time_to_first_token_ms"],
+        duration_ms=m["duration_ms"],
+        status_code=m["status_code"],
+        error_message=m["error_message"],
+        estimated_cost_usd=m["estimated_cost_usd"],
+        security_score=m["security_score"],
+        security_findings=tuple(SecurityFinding.from_json(f) for f in json.loads(m["security_findings"])),
+        analysis_status=AnalysisStatus(m["analysis_status"]),
+        tags=json.loads(m["tags"]),
+        events=tuple(event_from_json(e) for e in json.loads(m["events"])),
+        agent_actions=tuple(action_from_json(a) for a in json.loads(m["agent_actions"])),
+        agent_id=m["agent_id"],
+    )
+
+
+def span_filters(query: TraceQuery) -> list[sa.ColumnElement[bool]]:
+    s = spans_table.c
+    clauses: list[sa.ColumnElement[bool]] = [s.tenant_id == query.tenant_id]
+    if query.start_time is not None:
+        clauses.append(s.start_time >= ts(query.start_time))
+    if query.end_time is not None:
+        clauses.append(s.start_time <= ts(query.end_time))
+    if query.provider is not None:
+        clauses.append(s.provider == query.provider.value)
+    if query.model_name is not None:
+        clauses.append(s.model_name == query.model_name)
+    if query.operation_name is not None:
+        clauses.append(s.operation_name == query.operation_name)
+    if query.trace_id is not None:
+        clauses.append(s.trace_id == query.trace_id)
+    if query.min_security_score is not None:
+        clauses.append(sa.func.coalesce(s.security_score, 0) >= query.min_security_score)
+    if query.max_security_score is not None:
+        clauses.append(sa.func.coalesce(s.security_score, 0) <= query.max_security_score)
+    return clauses
+
+
+def _has_span_filters(query: TraceQuery) -> bool:
+    return any(
+        v is not None
+        for v in (
+            query.start_time,
+            query.end_time,
+            query.provider,
+            query.model_name,
+            query.operation_name,
+            query.trace_id,
+            query.min_security_score,
+            query.max_security_score,
+        )
+    )
+
+
+def apply_migrations(conn: Connection) -> list[int]:
+    """Apply pending migrations, each in its own transaction; returns the versions applied."""
+    conn.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL,"
+        " description TEXT NOT NULL)"
+    )
+    conn.commit()
+    done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM schema_version")}
+    conn.commit()
+    applied = []
+    for version, description, statements in MIGRATIONS:
+        if version in done:
+            continue
+        with conn.begin():
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql(
+                "INSERT INTO schema_version (version, applied_at, description) VALUES (?, ?, ?)",
+                (version, ts(dt.datetime.now(dt.UTC)), description),
+            )
+        applied.append(version)
+    return applied
+
+
+class SqliteTraceRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # One writer at a time (SQLite serialises writes anyway); readers run beside it under WAL.
+        self._write_limiter = trio.CapacityLimiter(1)
+        self._read_limiter = trio.CapacityLimiter(4)
+
+    @classmethod
+    def open(cls, database_path: str, *, migrate: bool = True) -> SqliteTraceRepository:
+        engine = create_engine(database_path)
+        if migrate:
+            with engine.connect() as conn:
+                apply_migrations(conn)
+        return cls(engine)
+
+    async def _run(self, fn: Callable[[Connection], T], *, write: bool = False) -> T:
+        def work() -> T:
+            try:
+                with self._engine.begin() as conn:
+                    return fn(conn)
+            except sa.exc.OperationalError as exc:
+                raise StorageUnavailable(str(exc.orig)) from exc
+
+        limiter = self._write_limiter if write else self._read_limiter
+        return await trio.to_thread.run_sync(work, limiter=limiter)
+
+    async def store_spans(self, spans: Sequence[TraceSpan]) -> None:
+        if not spans:
+            return
+        rows = [span_row(s) for s in spans]
+        trace_rows: dict[tuple[str, str], str] = {}
+        for row in rows:
+            key = (row["tenant_id"], row["trace_id"])
+            if key not in trace_rows or row["start_time"] < trace_rows[key]:
+                trace_rows[key] = row["start_time"]
+
+        def write(conn: Connection) -> None:
+            conn.exec_driver_sql(
+                "INSERT INTO traces (trace_id, tenant_id, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (tenant_id, trace_id) DO UPDATE SET created_at = min(created_at, excluded.created_at)",
+                [(trace_id, tenant_id, created) for (tenant_id, trace_id), created in trace_rows.items()],
+            )
+            insert = sqlite_insert(spans_table)
+            columns = {c: insert.excluded[c] for c in rows[0] if c not in ("tenant_id", "span_id")}
+            conn.execute(insert.on_conflict_do_update(index_elements=["tenant_id", "span_id"], set_=columns), rows)
+
+        await self._run(write, write=True)
+
+    async def query_traces(self, query: TraceQuery) -> Page[TraceEvent]:
+        t = traces_table.c
+
+        def read(conn: Connection) -> Page[TraceEvent]:
+            where: list[sa.ColumnElement[bool]] = [t.tenant_id == query.tenant_id]
+            if _has_span_filters(query):
+                matching = sa.select(sa.literal(1)).where(
+                    spans_table.c.trace_id == t.trace_id, *span_filters(query)
+                )
+                where.append(sa.exists(matching))
+            total = conn.execute(sa.select(sa.func.count()).select_from(traces_table).where(*where)).scalar_one()
+            page = conn.execute(
+                sa.select(t.trace_id, t.created_at)
+                .where(*where)
+                .order_by(t.created_at.desc(), t.trace_id.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            ).all()
+            ids = [row.trace_id for row in page]
+            spans_by_trace: dict[str, list[TraceSpan]] = {i: [] for i in ids}
+            if ids:
+                rows = conn.execute(
+                    sa.select(spans_table)
+                    .where(spans_table.c.tenant_id == query.tenant_id, spans_table.c.trace_id.in_(ids))
+                    .order_by(spans_table.c.start_time)
+                )
+                for row in rows:
+                    spans_by_trace[row.trace_id].append(span_from_row(row))
+            items = [
+                TraceEvent(
+                    trace_id=row.trace_id,
+                    tenant_id=query.tenant_id,
+                    created_at=from_ts(row.created_at) or dt.datetime.now(dt.UTC),
+                    spans=tuple(spans_by_trace[row.trace_id]),
+                )
+                for row in page
+            ]
+            return Page(items=items, total=total, limit=query.limit, offset=query.offset)
+
+        return await self._run(read)
+
+    async def query_spans(self, query: TraceQuery) -> Page[TraceSpan]:
+        s = spans_table.c
+
+        def read(conn: Connection) -> Page[TraceSpan]:
+            where = span_filters(query)
+            total = conn.execute(sa.select(sa.func.count()).select_from(spans_table).where(*where)).scalar_one()
+            rows = conn.execute(
+                sa.select(spans_table)
+                .where(*where)
+                .order_by(s.start_time.desc(), s.span_id.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            )
+            return Page(items=[span_from_row(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
+
+        return await self._run(read)
+
+    async def get_trace(self, tenant_id: str, trace_id: str) -> TraceEvent | None:
+        def read(conn: Connection) -> TraceEvent | None:
+            row = conn.execute(
+                sa.select(traces_table.c.created_at).where(
+                    traces_table.c.tenant_id == tenant_id, traces_table.c.trace_id == trace_id
+                )
+            ).first()
+            if row is None:
+                return None
+            spans = conn.execute(
+                sa.select(spans_table)
+                .where(spans_table.c.tenant_id == tenant_id, spans_table.c.trace_id == trace_id)
+                .order_by(spans_table.c.start_time)
+            )
+            return TraceEvent(
+                trace_id=trace_id,
+                tenant_id=tenant_id,
+                created_at=from_ts(row.created_at) or dt.datetime.now(dt.UTC),
+                spans=tuple(span_from_row(r) for r in spans),
+            )
+
+        return await self._run(read)
+
+    async def get_span(self, tenant_id: str, span_id: str) -> TraceSpan | None:
+        def read(conn: Connection) -> TraceSpan | None:
+            row = conn.execute(
+                sa.select(spans_table).where(spans_table.c.tenant_id == tenant_id, spans_table.c.span_id == span_id)
+            ).first()
+            return None if row is None else span_from_row(row)
+
+        return await self._run(read)
+
+    async def stats(self, tenant_id: str | None) -> StorageStats:
+        def read(conn: Connection) -> StorageStats:
+            t_where = [] if tenant_id is None else [traces_table.c.tenant_id == tenant_id]
+            s_where = [] if tenant_id is None else [spans_table.c.tenant_id == tenant_id]
+            traces = conn.execute(
+                sa.select(
+                    sa.func.count(), sa.func.min(traces_table.c.created_at), sa.func.max(traces_table.c.created_at)
+                ).where(*t_where)
+            ).one()
+            spans = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(
+                        sa.func.sum(
+                            sa.func.length(spans_table.c.prompt)
+                            + sa.func.length(sa.func.coalesce(spans_table.c.response, ""))
+                        ),
+                        0,
+                    ),
+                ).where(*s_where)
+            ).one()
+            return StorageStats(
+                total_traces=traces[0],
+                total_spans=spans[0],
+                storage_size_bytes=int(spans[1]),
+                oldest_trace=from_ts(traces[1]),
+                newest_trace=from_ts(traces[2]),
+            )
+
+        return await self._run(read)
+
+    async def health_check(self) -> None:
+        await self._run(lambda conn: conn.exec_driver_sql("SELECT 1").scalar_one())
+
+    async def close(self) -> None:
+        self._engine.dispose()
+
+
+def create_engine(database_path: str) -> Engine:
+    if database_path == ":memory:":
+        engine = sa.create_engine(
+            "sqlite+pysqlite:///:memory:", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        path = Path(database_path)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            f"sqlite+pysqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 10.0}, pool_size=5
+        )
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return engine
+
+
+def migrate(database_path: str) -> list[int]:
+    engine = create_engine(database_path)
+    try:
+        with engine.connect() as conn:
+            return apply_migrations(conn)
+    finally:
+        engine.dispose()

@@ -1,0 +1,109 @@
+"""``llmtrace-proxy``: run the proxy, ``validate`` a config, or ``migrate`` the stores."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+import yaml
+
+from app.settings import ConfigError, LoadedConfig, load_config, redact, to_plain
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "timestamp": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "target": record.name,
+            "message": record.getMessage(),
+            "thread": record.threadName,
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def setup_logging(level: str, fmt: str) -> None:
+    level_name = {"trace": "DEBUG", "warn": "WARNING"}.get(level.lower(), level.upper())
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level_name)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.supervisor import version
+
+    parser = argparse.ArgumentParser(
+        prog="llmtrace-proxy", description="LLMTrace: transparent LLM security and observability proxy"
+    )
+    parser.add_argument("-c", "--config", help="YAML config file (env LLMTRACE_CONFIG)")
+    parser.add_argument("--listen-addr", help="HOST:PORT to listen on (env LLMTRACE_LISTEN_ADDR)")
+    parser.add_argument("--upstream-url", help="provider base URL (env LLMTRACE_UPSTREAM_URL)")
+    parser.add_argument("--log-level", help="trace, debug, info, warn or error (env LLMTRACE_LOG_LEVEL)")
+    parser.add_argument("--log-format", help="text or json (env LLMTRACE_LOG_FORMAT)")
+    parser.add_argument("--version", action="version", version=f"llmtrace-proxy {version()}")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("validate", help="check the configuration, report every error, print the resolved config")
+    sub.add_parser("migrate", help="apply storage migrations and exit")
+    sub.add_parser("serve", help="run the proxy (the default)")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> LoadedConfig:
+    overrides = {
+        "listen_addr": args.listen_addr,
+        "upstream_url": args.upstream_url,
+        "logging.level": args.log_level,
+        "logging.format": args.log_format,
+    }
+    return load_config(args.config, os.environ, overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        loaded = _load(args)
+    except ConfigError as exc:
+        for warning in exc.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(f"✗ Configuration is invalid ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}):",
+              file=sys.stderr)
+        for error in exc.errors:
+            print(f"  - {error}", file=sys.stderr)
+        return 2
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    config = loaded.config
+    if args.command == "validate":
+        print("✓ Configuration is valid.")
+        print(yaml.safe_dump(redact(to_plain(config)), sort_keys=False))
+        return 0
+    setup_logging(config.logging.level, config.logging.format)
+    if args.command == "migrate":
+        from app.migrations import run_migrations
+
+        for line in run_migrations(config):
+            print(line)
+        return 0
+    from app.supervisor import serve_proxy
+
+    trio.run(serve_proxy, config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

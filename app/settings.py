@@ -1,0 +1,478 @@
+"""Proxy configuration: YAML file, then ``LLMTRACE_*`` environment variables, then CLI flags (reference section 11).
+
+Every key has a default. Loading collects every error at once; unknown keys are warnings, not errors, so the
+original project's ``config.example.yaml`` validates.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import yaml
+
+
+def _section(cls: type) -> Any:
+    return attrs.field(factory=cls)
+
+
+@attrs.frozen(kw_only=True)
+class StorageSettings:
+    profile: str = "lite"
+    database_path: str = "llmtrace.db"
+    clickhouse_url: str | None = None
+    clickhouse_database: str = "llmtrace"
+    postgres_url: str | None = None
+    redis_url: str | None = None
+    auto_migrate: bool = True
+    batch_size: int = 256
+    flush_interval_ms: int = 100
+    queue_capacity: int = 10_000
+
+
+@attrs.frozen(kw_only=True)
+class LoggingSettings:
+    level: str = "info"
+    format: str = "text"
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitingSettings:
+    enabled: bool = True
+    requests_per_second: int = 100
+    burst_size: int = 200
+    window_seconds: int = 60
+    tenant_overrides: dict[str, dict[str, int]] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class CircuitBreakerSettings:
+    enabled: bool = True
+    failure_threshold: int = 10
+    recovery_timeout_ms: int = 30_000
+    half_open_max_calls: int = 3
+
+
+@attrs.frozen(kw_only=True)
+class HealthCheckSettings:
+    enabled: bool = True
+    path: str = "/health"
+    interval_seconds: int = 10
+    timeout_ms: int = 5000
+    retries: int = 3
+
+
+@attrs.frozen(kw_only=True)
+class CostEstimationSettings:
+    enabled: bool = True
+    pricing_file: str | None = None
+    custom_models: dict[str, dict[str, float]] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class AlertsSettings:
+    enabled: bool = False
+    webhook_url: str = ""
+    min_severity: str = "High"
+    min_security_score: int = 70
+    cooldown_seconds: int = 300
+    channels: list[dict[str, Any]] = attrs.field(factory=list)
+    escalation: dict[str, Any] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CostCapsSettings:
+    enabled: bool = False
+    default_budget_caps: list[dict[str, Any]] = attrs.field(factory=list)
+    default_token_cap: dict[str, Any] | None = None
+    agents: list[dict[str, Any]] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class SecurityAnalysisSettings:
+    ml_enabled: bool = True
+    ml_model: str = "protectai/deberta-v3-base-prompt-injection-v2"
+    ml_threshold: float = 0.8
+    ml_cache_dir: str = "~/.cache/llmtrace/models"
+    ml_preload: bool = True
+    ml_download_timeout_seconds: int = 300
+    ner_enabled: bool = False
+    ner_model: str = "dslim/bert-base-NER"
+    fusion_enabled: bool = False
+    fusion_model_path: str | None = None
+    jailbreak_enabled: bool = True
+    jailbreak_threshold: float = 0.7
+    injecguard_enabled: bool = False
+    injecguard_model: str = "leolee99/InjecGuard"
+    injecguard_threshold: float = 0.85
+    piguard_enabled: bool = False
+    piguard_model: str = "leolee99/PIGuard"
+    piguard_threshold: float = 0.85
+    operating_point: str = "balanced"
+    over_defence: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class EnforcementSettings:
+    mode: str = "log"
+    analysis_depth: str = "fast"
+    min_severity: str = "High"
+    min_confidence: float = 0.8
+    timeout_ms: int = 2000
+    categories: list[Any] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class OtelIngestSettings:
+    enabled: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class AuthSettings:
+    enabled: bool = False
+    admin_key: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class GrpcSettings:
+    enabled: bool = False
+    listen_addr: str = "0.0.0.0:50051"
+
+
+@attrs.frozen(kw_only=True)
+class AnomalyDetectionSettings:
+    enabled: bool = False
+    window_size: int = 100
+    sigma_threshold: float = 3.0
+    check_cost: bool = True
+    check_tokens: bool = True
+    check_velocity: bool = True
+    check_latency: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class StreamingAnalysisSettings:
+    enabled: bool = False
+    token_interval: int = 50
+    output_enabled: bool = False
+    early_stop_on_critical: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class PiiSettings:
+    action: str = "alert_only"
+
+
+@attrs.frozen(kw_only=True)
+class OutputSafetySettings:
+    enabled: bool = False
+    toxicity_enabled: bool = False
+    toxicity_threshold: float = 0.7
+    block_on_critical: bool = False
+    hallucination_enabled: bool = False
+    hallucination_model: str = "vectara/hallucination_evaluation_model"
+    hallucination_threshold: float = 0.5
+    hallucination_min_response_length: int = 50
+
+
+@attrs.frozen(kw_only=True)
+class ShutdownSettings:
+    timeout_seconds: int = 30
+
+
+@attrs.frozen(kw_only=True)
+class ProxyConfig:
+    listen_addr: str = "0.0.0.0:8080"
+    upstream_url: str = "https://api.openai.com"
+    timeout_ms: int = 30_000
+    connection_timeout_ms: int = 5000
+    max_connections: int = 1000
+    enable_tls: bool = False
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    enable_security_analysis: bool = True
+    enable_trace_storage: bool = True
+    enable_streaming: bool = True
+    max_request_size_bytes: int = 52_428_800
+    security_analysis_timeout_ms: int = 5000
+    trace_storage_timeout_ms: int = 10_000
+    capture_queue_capacity: int = 4096
+    storage: StorageSettings = _section(StorageSettings)
+    logging: LoggingSettings = _section(LoggingSettings)
+    rate_limiting: RateLimitingSettings = _section(RateLimitingSettings)
+    circuit_breaker: CircuitBreakerSettings = _section(CircuitBreakerSettings)
+    health_check: HealthCheckSettings = _section(HealthCheckSettings)
+    cost_estimation: CostEstimationSettings = _section(CostEstimationSettings)
+    alerts: AlertsSettings = _section(AlertsSettings)
+    cost_caps: CostCapsSettings = _section(CostCapsSettings)
+    security_analysis: SecurityAnalysisSettings = _section(SecurityAnalysisSettings)
+    enforcement: EnforcementSettings = _section(EnforcementSettings)
+    otel_ingest: OtelIngestSettings = _section(OtelIngestSettings)
+    auth: AuthSettings = _section(AuthSettings)
+    grpc: GrpcSettings = _section(GrpcSettings)
+    anomaly_detection: AnomalyDetectionSettings = _section(AnomalyDetectionSettings)
+    streaming_analysis: StreamingAnalysisSettings = _section(StreamingAnalysisSettings)
+    pii: PiiSettings = _section(PiiSettings)
+    output_safety: OutputSafetySettings = _section(OutputSafetySettings)
+    shutdown: ShutdownSettings = _section(ShutdownSettings)
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen_addr.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+
+# Environment variables of the reference, mapped to dotted keys.
+ENV_KEYS: Mapping[str, str] = {
+    "LLMTRACE_LOG_LEVEL": "logging.level",
+    "LLMTRACE_LOG_FORMAT": "logging.format",
+    "LLMTRACE_LISTEN_ADDR": "listen_addr",
+    "LLMTRACE_UPSTREAM_URL": "upstream_url",
+    "LLMTRACE_STORAGE_PROFILE": "storage.profile",
+    "LLMTRACE_STORAGE_DATABASE_PATH": "storage.database_path",
+    "LLMTRACE_CLICKHOUSE_URL": "storage.clickhouse_url",
+    "LLMTRACE_CLICKHOUSE_DATABASE": "storage.clickhouse_database",
+    "LLMTRACE_POSTGRES_URL": "storage.postgres_url",
+    "LLMTRACE_REDIS_URL": "storage.redis_url",
+    "LLMTRACE_AUTH_ENABLED": "auth.enabled",
+    "LLMTRACE_AUTH_ADMIN_KEY": "auth.admin_key",
+    "LLMTRACE_ML_ENABLED": "security_analysis.ml_enabled",
+    "LLMTRACE_ML_PRELOAD": "security_analysis.ml_preload",
+    "LLMTRACE_ML_CACHE_DIR": "security_analysis.ml_cache_dir",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(Exception):
+    def __init__(self, errors: list[str], warnings: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+        self.warnings = warnings
+
+
+@attrs.frozen
+class LoadedConfig:
+    config: ProxyConfig
+    warnings: list[str]
+
+
+C = TypeVar("C")
+
+
+def _coerce(value: Any, annotation: Any, key: str, errors: list[str], warnings: list[str]) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key, errors, warnings)
+    if attrs.has(annotation):
+        if value is None:
+            return annotation()
+        if not isinstance(value, Mapping):
+            errors.append(f"{key}: expected a mapping, got {type(value).__name__}")
+            return annotation()
+        return _structure(annotation, value, key + ".", errors, warnings)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        errors.append(f"{key}: expected true or false, got {value!r}")
+        return None
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        errors.append(f"{key}: expected an integer, got {value!r}")
+        return None
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        errors.append(f"{key}: expected a number, got {value!r}")
+        return None
+    if annotation is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        errors.append(f"{key}: expected a string, got {value!r}")
+        return None
+    if origin is list:
+        if not isinstance(value, list):
+            errors.append(f"{key}: expected a list, got {type(value).__name__}")
+            return None
+        return value
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            errors.append(f"{key}: expected a mapping, got {type(value).__name__}")
+            return None
+        return dict(value)
+    return value
+
+
+def _structure(cls: type[C], data: Mapping[str, Any], prefix: str, errors: list[str], warnings: list[str]) -> C:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in attrs.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            warnings.append(f"unknown key {prefix}{key} (ignored)")
+            continue
+        coerced = _coerce(value, hints[key], prefix + key, errors, warnings)
+        if coerced is not None or value is None:
+            if coerced is None and not _optional(hints[key]) and not attrs.has(hints[key]):
+                continue
+            kwargs[key] = coerced
+    return cls(**kwargs)
+
+
+def _optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def validate(config: ProxyConfig) -> list[str]:
+    errors: list[str] = []
+    if not config.listen_addr.strip():
+        errors.append("listen_addr must not be empty")
+    else:
+        try:
+            config.listen_host_port  # noqa: B018
+        except ValueError:
+            errors.append(f"listen_addr must be HOST:PORT, got {config.listen_addr!r}")
+    if not config.upstream_url.startswith(("http://", "https://")):
+        errors.append(f"upstream_url must start with http:// or https://, got {config.upstream_url!r}")
+    if config.storage.profile not in ("memory", "lite", "production"):
+        errors.append(f"storage.profile must be memory, lite or production, got {config.storage.profile!r}")
+    if config.logging.level.lower() not in ("trace", "debug", "info", "warn", "warning", "error"):
+        errors.append(f"logging.level must be trace, debug, info, warn or error, got {config.logging.level!r}")
+    if config.logging.format not in ("text", "json"):
+        errors.append(f"logging.format must be text or json, got {config.logging.format!r}")
+    for name in ("timeout_ms", "connection_timeout_ms", "max_request_size_bytes", "security_analysis_timeout_ms"):
+        if getattr(config, name) <= 0:
+            errors.append(f"{name} must be greater than 0")
+    if config.enable_tls and not (config.tls_cert_file and config.tls_key_file):
+        errors.append("enable_tls requires tls_cert_file and tls_key_file")
+    if not 0.0 <= config.enforcement.min_confidence <= 1.0:
+        errors.append("enforcement.min_confidence must be between 0 and 1")
+    if config.enforcement.timeout_ms <= 0:
+        errors.append("enforcement.timeout_ms must be greater than 0")
+    if config.enforcement.mode not in ("log", "flag", "block"):
+        errors.append(f"enforcement.mode must be log, flag or block, got {config.enforcement.mode!r}")
+    if config.security_analysis.operating_point not in ("high_recall", "balanced", "high_precision"):
+        errors.append(
+            "security_analysis.operating_point must be high_recall, balanced or high_precision, "
+            f"got {config.security_analysis.operating_point!r}"
+        )
+    if config.streaming_analysis.token_interval <= 0:
+        errors.append("streaming_analysis.token_interval must be greater than 0")
+    if config.storage.batch_size <= 0 or config.storage.queue_capacity <= 0 or config.capture_queue_capacity <= 0:
+        errors.append("storage.batch_size, storage.queue_capacity and capture_queue_capacity must be positive")
+    if config.shutdown.timeout_seconds < 0:
+        errors.append("shutdown.timeout_seconds must not be negative")
+    if config.storage.profile == "production":
+        for key in ("clickhouse_url", "postgres_url", "redis_url"):
+            if not getattr(config.storage, key):
+                errors.append(f"storage.{key} is required by the production profile")
+    return errors
+
+
+def load_config(
+    path: str | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any] | None = None,
+) -> LoadedConfig:
+    """Raise ConfigError listing every problem; otherwise return the config and any warnings."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    data: dict[str, Any] = {}
+    path = path or environ.get("LLMTRACE_CONFIG")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([f"cannot read config file {path}: {exc.strerror or exc}"], []) from exc
+        try:
+            parsed = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError([f"config file {path} is not valid YAML: {exc}"], []) from exc
+        if parsed is None:
+            parsed = {}
+        if not isinstance(parsed, dict):
+            raise ConfigError([f"config file {path} must contain a mapping at the top level"], [])
+        data = parsed
+    for env_name, dotted in ENV_KEYS.items():
+        if env_name in environ and environ[env_name] != "":
+            _set_dotted(data, dotted, environ[env_name])
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(data, dotted, value)
+    config = _structure(ProxyConfig, data, "", errors, warnings)
+    errors.extend(validate(config))
+    if errors:
+        raise ConfigError(errors, warnings)
+    return LoadedConfig(config=config, warnings=warnings)
+
+
+def to_plain(config: Any) -> Any:
+    """The resolved config as plain data (for ``validate`` output and /api/v1/config/live)."""
+    if attrs.has(type(config)):
+        return {f.name: to_plain(getattr(config, f.name)) for f in attrs.fields(type(config))}
+    if isinstance(config, dict):
+        return {k: to_plain(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [to_plain(v) for v in config]
+    return config
+
+
+SECRET_KEYS = {
+    "admin_key",
+    "api_token",
+    "postgres_url",
+    "redis_url",
+    "clickhouse_url",
+    "webhook_url",
+    "url",
+    "routing_key",
+}
+
+
+def redact(data: Any) -> Any:
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            lowered = str(key).lower()
+            if value is not None and (lowered in SECRET_KEYS or "password" in lowered or "secret" in lowered):
+                out[key] = "***redacted***"
+            else:
+                out[key] = redact(value)
+        return out
+    if isinstance(data, list):
+        return [redact(v) for v in data]
+    return data

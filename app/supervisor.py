@@ -1,0 +1,231 @@
+"""Composition root and supervisor: builds the adapters, starts the actors downstream-first, then HTTP.
+
+Startup: open stores -> storage writer -> capture actor -> HTTP listener (ready latch set once bound).
+Shutdown (SIGTERM/SIGINT or the ``shutdown`` event): hypercorn stops accepting and lets in-flight requests and
+streams finish within ``shutdown.timeout_seconds``; then the capture channel is closed, EndOfChannel cascades
+down the actor graph, and the actors get the rest of the same budget to drain before they are cancelled; finally
+the stores are closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Mapping
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+import hypercorn
+import hypercorn.trio
+import trio
+import yaml
+
+from adapters.http.api import create_api, create_asgi
+from adapters.http.forwarder import Forwarder
+from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
+from adapters.storage.memory import InMemoryTraceRepository
+from adapters.storage.sqlite import SqliteTraceRepository
+from app.actors.capture import PricingHolder, run_capture
+from app.actors.storage_writer import StorageWriter
+from app.settings import ProxyConfig
+from app.use_cases.health import HealthMonitor
+from app.use_cases.recording import ChannelExchangeRecorder
+from domain.capture import CompletedExchange, resolve_tenant
+from domain.circuit import CircuitBreaker
+from domain.pricing import PricingTable, parse_price_map
+from domain.traces import TraceSpan
+from ports.repositories import TraceRepository
+
+log = logging.getLogger("llmtrace")
+
+SPAN_CHANNEL_CAPACITY = 1024
+
+
+def version() -> str:
+    try:
+        return metadata.version("llmtrace")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+local"
+
+
+def load_pricing(config: ProxyConfig) -> PricingTable | None:
+    """Raises ValueError/OSError when the pricing file is unreadable or malformed."""
+    settings = config.cost_estimation
+    if not settings.enabled:
+        return None
+    file_prices: dict[str, Any] = {}
+    if settings.pricing_file:
+        data = yaml.safe_load(Path(settings.pricing_file).read_text(encoding="utf-8")) or {}
+        if isinstance(data, Mapping) and isinstance(data.get("models"), Mapping):
+            data = data["models"]
+        if not isinstance(data, Mapping):
+            raise ValueError(f"pricing file {settings.pricing_file} must map model names to prices")
+        file_prices = parse_price_map(data)
+    return PricingTable(custom_models=parse_price_map(settings.custom_models), file_prices=file_prices)
+
+
+def tenant_from_headers(headers: Mapping[bytes, bytes]) -> str:
+    tenant = headers.get(b"x-llmtrace-tenant-id")
+    auth = headers.get(b"authorization")
+    return resolve_tenant(
+        tenant.decode("latin-1") if tenant else None, auth.decode("latin-1") if auth else None
+    )
+
+
+def open_trace_repository(config: ProxyConfig) -> TraceRepository:
+    profile = config.storage.profile
+    if profile == "memory":
+        return InMemoryTraceRepository()
+    if profile == "lite":
+        return SqliteTraceRepository.open(config.storage.database_path, migrate=config.storage.auto_migrate)
+    raise ValueError(f"storage profile {profile!r} is not available in this build")
+
+
+def make_upstream_client(config: ProxyConfig) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=config.connection_timeout_ms / 1000,
+        read=config.timeout_ms / 1000,  # between two reads: long streams that keep flowing are never cut
+        write=config.timeout_ms / 1000,
+        pool=config.connection_timeout_ms / 1000,
+    )
+    limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=256, keepalive_expiry=30)
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
+    client.headers.clear()  # forward exactly the client's headers, no library defaults
+    return client
+
+
+def hypercorn_config(config: ProxyConfig) -> hypercorn.Config:
+    hconfig = hypercorn.Config()
+    host, port = config.listen_host_port
+    hconfig.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    hconfig.graceful_timeout = float(config.shutdown.timeout_seconds)
+    hconfig.keep_alive_timeout = 75
+    hconfig.accesslog = None
+    hconfig.errorlog = logging.getLogger("hypercorn.error")
+    return hconfig
+
+
+async def _watch_signals(shutdown: trio.Event, pricing: PricingHolder, config: ProxyConfig) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async for signum in signals:
+            if signum == signal.SIGHUP:
+                try:
+                    pricing.table = load_pricing(config)
+                    log.info("pricing reloaded on SIGHUP")
+                except (OSError, ValueError) as exc:
+                    log.error("pricing reload failed, keeping the previous table: %s", exc)
+            else:
+                log.info("received %s: shutting down", signal.Signals(signum).name)
+                shutdown.set()
+
+
+async def serve_proxy(
+    config: ProxyConfig,
+    *,
+    shutdown: trio.Event | None = None,
+    install_signal_handlers: bool = True,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    shutdown = shutdown or trio.Event()
+    telemetry = PrometheusTelemetry()
+    pricing = PricingHolder(load_pricing(config))
+    repository = open_trace_repository(config)
+    cb = config.circuit_breaker
+    storage_breaker = CircuitBreaker(
+        "storage", cb.failure_threshold, cb.recovery_timeout_ms / 1000, cb.half_open_max_calls
+    )
+    security_breaker = CircuitBreaker(
+        "security", cb.failure_threshold, cb.recovery_timeout_ms / 1000, cb.half_open_max_calls
+    )
+    exchanges_send, exchanges_recv = trio.open_memory_channel[CompletedExchange](config.capture_queue_capacity)
+    spans_send, spans_recv = trio.open_memory_channel[TraceSpan](SPAN_CHANNEL_CAPACITY)
+    recorder = ChannelExchangeRecorder(exchanges_send, telemetry)
+    writer = StorageWriter(
+        repository,
+        telemetry,
+        storage_breaker,
+        capacity=config.storage.queue_capacity,
+        batch_size=config.storage.batch_size,
+        flush_interval_s=config.storage.flush_interval_ms / 1000,
+    )
+
+    def pipeline_state() -> dict[str, Any]:
+        return {
+            "capture_queue": {
+                "depth": exchanges_send.statistics().current_buffer_used,
+                "capacity": config.capture_queue_capacity,
+                "dropped": recorder.dropped,
+            },
+            "span_queue": {
+                "depth": spans_send.statistics().current_buffer_used,
+                "capacity": SPAN_CHANNEL_CAPACITY,
+            },
+            "storage_buffer": {
+                "depth": writer.depth,
+                "capacity": writer.capacity,
+                "dropped": writer.dropped,
+                "written": writer.written,
+                "failed_writes": writer.failed_writes,
+                "last_error": writer.last_error,
+            },
+            "in_flight_requests": forwarder.in_flight,
+        }
+
+    health = HealthMonitor(
+        version=version(),
+        traces=repository,
+        storage_breaker=storage_breaker,
+        security_breaker=security_breaker,
+        pipeline=pipeline_state,
+    )
+    telemetry.gauge_from(
+        "llmtrace_capture_queue_depth", "Exchanges waiting for capture",
+        lambda: exchanges_send.statistics().current_buffer_used,
+    )
+    telemetry.gauge_from("llmtrace_storage_buffer_depth", "Spans waiting to be written", lambda: writer.depth)
+    async with make_upstream_client(config) as client:
+        forwarder = Forwarder(
+            client=client,
+            upstream_url=config.upstream_url,
+            max_request_size_bytes=config.max_request_size_bytes,
+            recorder=recorder,
+            resolve_tenant=tenant_from_headers,
+            active=telemetry.active_connections,
+        )
+        api = create_api(
+            traces=repository,
+            health=health,
+            tenant_of=tenant_from_headers,
+            render_metrics=telemetry.render,
+            metrics_content_type=CONTENT_TYPE,
+            max_request_size_bytes=config.max_request_size_bytes,
+            otel_ingest_enabled=config.otel_ingest.enabled,
+        )
+        asgi = create_asgi(api, forwarder)
+        try:
+            async with trio.open_nursery() as root:
+                if install_signal_handlers:
+                    root.start_soon(_watch_signals, shutdown, pricing, config)
+                async with trio.open_nursery() as pipeline:
+                    await pipeline.start(writer.run, spans_recv)
+                    await pipeline.start(run_capture, exchanges_recv, spans_send, pricing, telemetry)
+                    async with exchanges_send:
+                        async with trio.open_nursery() as http:
+                            binds = await http.start(
+                                partial(
+                                    hypercorn.trio.serve, asgi, hypercorn_config(config),
+                                    shutdown_trigger=shutdown.wait,
+                                )
+                            )
+                            health.serving = True
+                            log.info("llmtrace proxy listening on %s, forwarding to %s", binds, config.upstream_url)
+                            task_status.started(binds)
+                    log.info("HTTP stopped; draining the capture pipeline")
+                    pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)
+                root.cancel_scope.cancel()
+        finally:
+            await repository.close()
+            log.info("llmtrace proxy stopped")

@@ -1,0 +1,79 @@
+"""/health: a one-way ready latch, store connectivity, queue depths, drop counts and breaker states."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from domain.circuit import BreakerState, CircuitBreaker
+from ports.repositories import TraceRepository
+
+_BREAKER_NAMES = {BreakerState.CLOSED: "Closed", BreakerState.OPEN: "Open", BreakerState.HALF_OPEN: "HalfOpen"}
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        *,
+        version: str,
+        traces: TraceRepository,
+        storage_breaker: CircuitBreaker,
+        security_breaker: CircuitBreaker,
+        pipeline: Callable[[], dict[str, Any]],
+        check_timeout_s: float = 2.0,
+    ) -> None:
+        self._version = version
+        self._traces = traces
+        self._storage_breaker = storage_breaker
+        self._security_breaker = security_breaker
+        self._pipeline = pipeline
+        self._timeout = check_timeout_s
+        self._started = time.monotonic()
+        self.serving = False  # set once the HTTP listener is bound and the actors run
+        self.ready = False
+        self.ml: dict[str, Any] = {"status": "disabled"}
+        self.extra_stores: dict[str, Callable[[], Any]] = {}
+
+    async def _check_traces(self) -> dict[str, Any]:
+        try:
+            with trio.fail_after(self._timeout):
+                await self._traces.health_check()
+        except trio.TooSlowError:
+            return {"healthy": False, "error": f"health check timed out after {self._timeout}s"}
+        except Exception as exc:  # noqa: BLE001 - reported, never raised
+            return {"healthy": False, "error": f"{type(exc).__name__}: {exc}"}
+        return {"healthy": True}
+
+    async def report(self) -> tuple[int, dict[str, Any]]:
+        traces = await self._check_traces()
+        storage_breaker = _BREAKER_NAMES[self._storage_breaker.state]
+        security_breaker = _BREAKER_NAMES[self._security_breaker.state]
+        pipeline = self._pipeline()
+        if not self.ready and self.serving and traces["healthy"]:
+            self.ready = True
+        degraded = (
+            not traces["healthy"]
+            or storage_breaker != "Closed"
+            or security_breaker != "Closed"
+            or self.ml.get("status") == "failed"
+        )
+        status = "starting" if not self.ready else ("degraded" if degraded else "healthy")
+        body = {
+            "status": status,
+            "starting": not self.ready,
+            "version": self._version,
+            "uptime_seconds": round(time.monotonic() - self._started, 1),
+            "storage": {
+                "traces": traces,
+                "metadata": {"healthy": True},
+                "cache": {"healthy": True},
+                "circuit_breaker": storage_breaker,
+            },
+            "security": {"healthy": security_breaker == "Closed", "circuit_breaker": security_breaker},
+            "ml": self.ml,
+            "pipeline": pipeline,
+        }
+        return (503 if not self.ready else 200), body

@@ -1,0 +1,162 @@
+"""From a finished exchange to a trace span (pure; the capture actor calls this off the response path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+
+import attrs
+
+from domain.exchange import (
+    ResponseSummary,
+    StreamAccumulator,
+    ToolCall,
+    Usage,
+    estimate_tokens,
+    summarize_request,
+    summarize_response,
+)
+from domain.pricing import PricingTable
+from domain.providers import Provider
+from domain.traces import ActionType, AgentAction, TraceEvent, TraceSpan, truncate_utf8
+
+DEFAULT_TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "llmtrace:default-tenant"))
+
+
+def resolve_tenant(tenant_header: str | None, authorization: str | None) -> str:
+    """Auth off: ``X-LLMTrace-Tenant-ID`` (a UUID), else UUIDv5(NAMESPACE_URL, bearer token), else one fixed tenant."""
+    if tenant_header:
+        try:
+            return str(uuid.UUID(tenant_header.strip()))
+        except ValueError:
+            pass
+    if authorization:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, token.strip()))
+    return DEFAULT_TENANT_ID
+
+
+@attrs.frozen(kw_only=True)
+class CompletedExchange:
+    """Everything the proxy saw of one exchange; built on the response path without parsing anything."""
+
+    trace_id: str
+    span_id: str
+    tenant_id: str
+    agent_id: str | None
+    provider: Provider
+    method: str
+    path: str
+    request_body: bytes
+    started_at: dt.datetime
+    status_code: int | None
+    response_body: bytes | None  # whole body of a non-streaming response
+    stream_chunks: tuple[tuple[float, bytes], ...] | None  # SSE chunks with their arrival (ms after start)
+    duration_ms: int
+    error_message: str | None = None
+    content_encoding: str | None = None
+    tags: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def agent_actions_from_tool_calls(calls: tuple[ToolCall, ...], at: dt.datetime) -> tuple[AgentAction, ...]:
+    actions = []
+    for call in calls:
+        metadata = {"tool_type": call.tool_type}
+        if call.call_id:
+            metadata["tool_call_id"] = call.call_id
+        if call.legacy_function_call:
+            metadata["legacy_function_call"] = "true"
+        actions.append(
+            AgentAction(
+                id=str(uuid.uuid4()),
+                action_type=ActionType.TOOL_CALL,
+                name=call.name,
+                arguments=truncate_utf8(call.arguments) if call.arguments else None,
+                timestamp=at,
+                metadata=metadata,
+            )
+        )
+    return tuple(actions)
+
+
+def replay_stream(chunks: tuple[tuple[float, bytes], ...]) -> tuple[ResponseSummary, int | None]:
+    """Parse the SSE chunks of a stream; time to first token = arrival of the first chunk carrying content."""
+    accumulator = StreamAccumulator()
+    first_token_ms: float | None = None
+    for arrived_ms, chunk in chunks:
+        if accumulator.feed(chunk) and first_token_ms is None:
+            first_token_ms = arrived_ms
+    if accumulator.finish() and first_token_ms is None and chunks:
+        first_token_ms = chunks[-1][0]
+    return accumulator.summary(), None if first_token_ms is None else round(first_token_ms)
+
+
+def _summarize(exchange: CompletedExchange, body: bytes | None) -> tuple[ResponseSummary, int | None]:
+    if exchange.stream_chunks is not None:
+        return replay_stream(exchange.stream_chunks)
+    if body is None:
+        return ResponseSummary(text="", usage=Usage()), None
+    return summarize_response(exchange.provider, body), None
+
+
+def build_span(exchange: CompletedExchange, pricing: PricingTable | None, body: bytes | None = None) -> TraceSpan:
+    """``body`` is the decoded response body when the raw one was compressed."""
+    request = summarize_request(exchange.path, exchange.request_body)
+    response, first_token_ms = _summarize(exchange, body if body is not None else exchange.response_body)
+    usage = response.usage
+    estimated = False
+    prompt_tokens, completion_tokens, total_tokens = usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
+    is_stream = exchange.stream_chunks is not None
+    if prompt_tokens is None and completion_tokens is None and (exchange.status_code or 0) < 400:
+        estimated = True
+        prompt_tokens = estimate_tokens(request.analysis_text)
+        completion_tokens = response.delta_count if is_stream else estimate_tokens(response.text)
+        total_tokens = prompt_tokens + completion_tokens
+        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, total_tokens=total_tokens)
+    operation = request.operation_name
+    if is_stream and not operation.endswith("_stream") and operation not in ("embedding", "proxy_request"):
+        operation += "_stream"
+    model = request.model or response.model or ""
+    end_time = exchange.started_at + dt.timedelta(milliseconds=exchange.duration_ms)
+    error = exchange.error_message or response.error_message
+    if error is None and exchange.status_code is not None and exchange.status_code >= 400:
+        error = f"upstream returned HTTP {exchange.status_code}"
+    cost = pricing.estimate(exchange.provider, model, usage) if pricing is not None else None
+    tags = dict(exchange.tags)
+    if not request.parsed and exchange.request_body:
+        tags.setdefault("request_parse", "unparsed")
+    return TraceSpan(
+        span_id=exchange.span_id,
+        trace_id=exchange.trace_id,
+        tenant_id=exchange.tenant_id,
+        operation_name=operation,
+        start_time=exchange.started_at,
+        end_time=end_time,
+        provider=exchange.provider,
+        model_name=model,
+        prompt=request.prompt_text,
+        response=response.text,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=total_tokens,
+        tokens_estimated=estimated,
+        time_to_first_token_ms=first_token_ms,
+        duration_ms=exchange.duration_ms,
+        status_code=exchange.status_code,
+        error_message=error,
+        estimated_cost_usd=cost,
+        tags=tags,
+        agent_actions=agent_actions_from_tool_calls(response.tool_calls, end_time),
+        agent_id=exchange.agent_id,
+    )
+
+
+def analysis_input(exchange: CompletedExchange) -> str:
+    """The request text the security analysis reads (contents only, no role prefixes)."""
+    return summarize_request(exchange.path, exchange.request_body).analysis_text
+
+
+def trace_of(span: TraceSpan) -> TraceEvent:
+    return TraceEvent(trace_id=span.trace_id, tenant_id=span.tenant_id, created_at=span.start_time, spans=(span,))

@@ -1,0 +1,116 @@
+"""Security findings and the span's security score (reference section 4.1)."""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+
+@functools.total_ordering
+class Severity(enum.Enum):
+    """Ordered as severities: Info < Low < Medium < High < Critical."""
+
+    INFO = "Info"
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+    CRITICAL = "Critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        for member in cls:
+            if member.value.lower() == text.strip().lower():
+                return member
+        raise ValueError(f"unknown severity {text!r} (expected one of Info, Low, Medium, High, Critical)")
+
+
+_RANK = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+
+# Base score of a finding by severity, before confidence weighting (reference 4.1).
+_SEVERITY_SCORE = {Severity.INFO: 10, Severity.LOW: 30, Severity.MEDIUM: 60, Severity.HIGH: 80, Severity.CRITICAL: 95}
+
+
+@attrs.frozen(kw_only=True)
+class SecurityFinding:
+    id: str
+    severity: Severity
+    finding_type: str
+    description: str
+    confidence: float
+    location: str | None = None
+    detected_at: str = ""
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
+    requires_alert: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "finding_type": self.finding_type,
+            "description": self.description,
+            "confidence_score": self.confidence,
+            "location": self.location,
+            "detected_at": self.detected_at,
+            "metadata": dict(self.metadata),
+            "requires_alert": self.requires_alert,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SecurityFinding:
+        return cls(
+            id=str(data.get("id", "")),
+            severity=Severity.parse(str(data.get("severity", "Info"))),
+            finding_type=str(data.get("finding_type", "")),
+            description=str(data.get("description", "")),
+            confidence=float(data.get("confidence_score", data.get("confidence", 0.0))),
+            location=data.get("location"),
+            detected_at=str(data.get("detected_at", "")),
+            metadata={str(k): str(v) for k, v in dict(data.get("metadata") or {}).items()},
+            requires_alert=bool(data.get("requires_alert", False)),
+        )
+
+
+AUXILIARY_FINDING_TYPES = frozenset(
+    {
+        "is_hypothetical",
+        "is_incentive",
+        "is_urgent",
+        "is_systemic",
+        "is_covert",
+        "is_immoral",
+        "is_repeated_token",
+        "context_flooding",
+    }
+)
+
+
+def security_score(findings: Iterable[SecurityFinding]) -> int | None:
+    """0-100 per reference 4.1: the maximum base score by severity, with auxiliary finding types capped at 30
+    and single-detector ensemble verdicts capped at 60. ``None`` when there are no scored findings.
+
+    Bookkeeping findings (``analysis_*``, e.g. "analysis skipped") are Info notes and do not raise the score.
+    """
+    best: int | None = None
+    for finding in findings:
+        if finding.finding_type.startswith("analysis_"):
+            continue
+        score = _SEVERITY_SCORE[finding.severity]
+        if finding.finding_type in AUXILIARY_FINDING_TYPES:
+            score = min(score, 30)
+        if finding.metadata.get("voting_result") == "single_detector":
+            score = min(score, 60)
+        best = score if best is None else max(best, score)
+    return best

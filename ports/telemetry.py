@@ -1,0 +1,24 @@
+"""What the application reports about itself; the Prometheus adapter and test fakes implement it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.traces import TraceSpan
+
+
+class Telemetry(Protocol):
+    def exchange_captured(self, span: TraceSpan) -> None:
+        """A proxied exchange became a span: request, token, cost and latency counters."""
+
+    def exchange_dropped(self, stage: str) -> None:
+        """An exchange or span was dropped at ``stage`` (capture_queue, storage_buffer) because a queue was full."""
+
+    def storage_write(self, ok: bool, spans: int) -> None: ...
+
+    def storage_spans_dropped(self, count: int) -> None: ...
+
+    def breaker_state(self, subsystem: str, state: str) -> None: ...
+
+    def pipeline_failure(self, stage: str) -> None:
+        """An actor failed on one item and carried on (fail open)."""
