@@ -26,7 +26,6 @@ import math
 import random
 import sys
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -60,6 +59,11 @@ class Behaviour:
     response_text: str | None
     tokens: int
     usage: bool
+    ids: random.Random  # deterministic per request body with x-mock-deterministic, so runs can be compared
+    created: int
+
+    def uid(self, n: int = 24) -> str:
+        return "%0*x" % (n, self.ids.getrandbits(4 * n))
 
 
 def _words(text: str) -> list[str]:
@@ -120,7 +124,7 @@ class MockUpstream:
                 "body_b64": base64.b64encode(body).decode(),
             }
         )
-        behaviour = self._behaviour(headers)
+        behaviour = self._behaviour(headers, body)
         if method == "GET" and path == "/v1/models":
             await self._json(send, 200, {"object": "list", "data": [{"id": "mock-gpt", "object": "model"}]})
             return
@@ -153,7 +157,7 @@ class MockUpstream:
             return
         await handler(request, behaviour, receive, send)
 
-    def _behaviour(self, headers: dict[str, str]) -> Behaviour:
+    def _behaviour(self, headers: dict[str, str], body: bytes) -> Behaviour:
         s = self.settings
 
         def num(name: str, default: float) -> float:
@@ -162,6 +166,7 @@ class MockUpstream:
             except ValueError:
                 return default
 
+        deterministic = headers.get("x-mock-deterministic") == "1"
         error: int | None = None
         if "x-mock-error-status" in headers:
             error = int(headers["x-mock-error-status"])
@@ -175,6 +180,8 @@ class MockUpstream:
             response_text=headers.get("x-mock-response"),
             tokens=int(num("x-mock-tokens", 12)),
             usage=headers.get("x-mock-no-usage") != "1",
+            ids=random.Random(hashlib.sha256(body).digest()) if deterministic else random.Random(),
+            created=1_700_000_000 if deterministic else int(time.time()),
         )
 
     async def _introspect(self, method: str, path: str, send: Send) -> None:
@@ -271,13 +278,13 @@ class MockUpstream:
         text = "" if wants_tool else self._reply_text(prompt, behaviour)
         prompt_tokens = _count_tokens(prompt)
         completion_tokens = len(_words(text)) if text else 0
-        created = int(time.time())
-        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = behaviour.created
+        completion_id = f"chatcmpl-{behaviour.uid(24)}"
         tool_call = None
         if wants_tool:
             function = tools[0].get("function") or {}
             tool_call = {
-                "id": f"call_{uuid.uuid4().hex[:20]}",
+                "id": f"call_{behaviour.uid(20)}",
                 "type": "function",
                 "function": {"name": function.get("name", "tool"), "arguments": json.dumps(self._tool_arguments(tools[0]))},
             }
@@ -343,10 +350,10 @@ class MockUpstream:
         model = str(request.get("model") or "mock-instruct")
         usage = {"prompt_tokens": _count_tokens(prompt_text), "completion_tokens": len(_words(text))}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        cid = f"cmpl-{uuid.uuid4().hex[:24]}"
+        cid = f"cmpl-{behaviour.uid(24)}"
         if not request.get("stream"):
             await trio.sleep(behaviour.latency_ms / 1000)
-            payload = {"id": cid, "object": "text_completion", "created": int(time.time()), "model": model,
+            payload = {"id": cid, "object": "text_completion", "created": behaviour.created, "model": model,
                        "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}]}
             if behaviour.usage:
                 payload["usage"] = usage
@@ -354,7 +361,7 @@ class MockUpstream:
             return
         events = []
         for word in _words(text):
-            data = {"id": cid, "object": "text_completion", "created": int(time.time()), "model": model,
+            data = {"id": cid, "object": "text_completion", "created": behaviour.created, "model": model,
                     "choices": [{"text": word, "index": 0, "logprobs": None, "finish_reason": None}]}
             events.append(b"data: " + json.dumps(data).encode() + b"\n\n")
         events.append(b"data: [DONE]\n\n")
@@ -385,8 +392,8 @@ class MockUpstream:
             prompt = " ".join(_content_text(i.get("content")) for i in value or [] if isinstance(i, dict))
         model = str(request.get("model") or "mock-gpt")
         text = self._reply_text(prompt, behaviour)
-        rid = f"resp_{uuid.uuid4().hex[:24]}"
-        mid = f"msg_{uuid.uuid4().hex[:24]}"
+        rid = f"resp_{behaviour.uid(24)}"
+        mid = f"msg_{behaviour.uid(24)}"
         usage = {"input_tokens": _count_tokens(prompt), "output_tokens": len(_words(text)),
                  "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
@@ -394,7 +401,7 @@ class MockUpstream:
                 "content": [{"type": "output_text", "text": text, "annotations": []}]}
 
         def response(status: str, output: list[Any], with_usage: bool) -> dict[str, Any]:
-            return {"id": rid, "object": "response", "created_at": int(time.time()), "status": status,
+            return {"id": rid, "object": "response", "created_at": behaviour.created, "status": status,
                     "model": model, "output": output, "usage": usage if with_usage and behaviour.usage else None,
                     "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "error": None,
                     "incomplete_details": None, "instructions": None, "metadata": {}, "temperature": 1.0,
@@ -439,13 +446,13 @@ class MockUpstream:
         )
         wants_tool = bool(tools) and not has_result
         text = "" if wants_tool else self._reply_text(prompt, behaviour)
-        mid = f"msg_{uuid.uuid4().hex[:24]}"
+        mid = f"msg_{behaviour.uid(24)}"
         input_tokens = _count_tokens(prompt)
         output_tokens = 10 if wants_tool else len(_words(text))
         content: list[dict[str, Any]] = []
         if wants_tool:
             tool = tools[0]
-            content.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:20]}", "name": tool.get("name", "tool"),
+            content.append({"type": "tool_use", "id": f"toolu_{behaviour.uid(20)}", "name": tool.get("name", "tool"),
                             "input": self._tool_arguments(tool)})
         else:
             content.append({"type": "text", "text": text})

@@ -231,6 +231,7 @@ class Forwarder:
     ) -> None:
         chunks: list[tuple[float, bytes]] = []
         error: str | None = None
+        upstream_done = False
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
         async with trio.open_nursery() as nursery:
 
@@ -239,8 +240,9 @@ class Forwarder:
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        error = "client disconnected before the stream ended"
-                        nursery.cancel_scope.cancel()
+                        if not upstream_done:
+                            error = "client disconnected before the stream ended"
+                            nursery.cancel_scope.cancel()
                         return
 
             nursery.start_soon(watch_disconnect)
@@ -248,8 +250,10 @@ class Forwarder:
                 async for chunk in upstream.aiter_raw():
                     chunks.append(((time.perf_counter() - started) * 1000, chunk))
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                upstream_done = True
                 await send({"type": "http.response.body", "body": b""})
             except httpx.HTTPError as exc:
+                upstream_done = True
                 error = f"upstream stream broke: {type(exc).__name__}"
                 # End the client's response cleanly; what arrived so far is captured.
                 await send({"type": "http.response.body", "body": b""})

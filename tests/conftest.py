@@ -1,0 +1,182 @@
+"""Shared fixtures: the shipped mock upstream and the proxy, run as real processes over loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 20.0, expect: int | None = 200) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=1.0)
+            if expect is None or response.status_code == expect:
+                return
+            last = response.status_code
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not ready: {last}")
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict[str, str] | None, log: Path, cwd: Path | None = None) -> None:
+        self.log_path = log
+        self._log = log.open("wb")
+        self.popen = subprocess.Popen(
+            args, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+        return self.popen.returncode
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+class MockUpstream:
+    def __init__(self, process: Process, port: int) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def requests(self) -> list[dict[str, object]]:
+        return list(httpx.get(f"{self.url}/_mock/requests").json()["requests"])
+
+    def stats(self) -> dict[str, int]:
+        return dict(httpx.get(f"{self.url}/_mock/stats").json())
+
+    def clear(self) -> None:
+        httpx.delete(f"{self.url}/_mock/requests")
+
+
+def start_mock(tmp: Path, *extra: str) -> MockUpstream:
+    port = free_port()
+    process = Process(
+        [str(BIN / "llmtrace-mock-upstream"), "--port", str(port), *extra], None, tmp / f"mock-{port}.log"
+    )
+    mock = MockUpstream(process, port)
+    wait_http(f"{mock.url}/_mock/stats")
+    return mock
+
+
+class Proxy:
+    def __init__(self, process: Process, port: int, config_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.config_path = config_path
+
+    def api(self, path: str, **kwargs: object) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", timeout=10.0, **kwargs)  # type: ignore[arg-type]
+
+    def wait_for_traces(self, count: int, headers: dict[str, str], timeout: float = 1.0, **params: object) -> dict:
+        """Poll GET /api/v1/traces until ``count`` traces are listed (the issue's one-second promise)."""
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        while time.monotonic() < deadline:
+            body = self.api("/api/v1/traces", headers=headers, params=params).json()
+            if body.get("total", 0) >= count:
+                return body
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} traces within {timeout}s, got {body.get('total')}")
+
+
+def start_proxy(tmp: Path, upstream_url: str, config: dict | None = None, env: dict[str, str] | None = None,
+                wait: bool = True) -> Proxy:
+    port = free_port()
+    data = {
+        "listen_addr": f"127.0.0.1:{port}",
+        "upstream_url": upstream_url,
+        "storage": {"profile": "lite", "database_path": str(tmp / f"llmtrace-{port}.db")},
+    }
+    for key, value in (config or {}).items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}  # type: ignore[dict-item]
+        else:
+            data[key] = value
+    config_path = tmp / f"config-{port}.yaml"
+    config_path.write_text(yaml.safe_dump(data))
+    process = Process(
+        [str(BIN / "llmtrace-proxy"), "--config", str(config_path)], env, tmp / f"proxy-{port}.log", cwd=tmp
+    )
+    proxy = Proxy(process, port, config_path)
+    if wait:
+        try:
+            wait_http(f"{proxy.url}/health")
+        except TimeoutError:
+            process.stop()
+            raise AssertionError(f"proxy did not start:\n{process.output()}") from None
+    return proxy
+
+
+@pytest.fixture(scope="session")
+def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("llmtrace")
+
+
+@pytest.fixture(scope="session")
+def mock_upstream(session_tmp: Path) -> Iterator[MockUpstream]:
+    mock = start_mock(session_tmp)
+    yield mock
+    mock.process.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy(session_tmp: Path, mock_upstream: MockUpstream) -> Iterator[Proxy]:
+    proxy = start_proxy(session_tmp, mock_upstream.url)
+    yield proxy
+    proxy.process.stop()
+
+
+@pytest.fixture
+def proxy_factory(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
+    started: list[Proxy] = []
+
+    def factory(upstream_url: str, config: dict | None = None, env: dict[str, str] | None = None,
+                wait: bool = True) -> Proxy:
+        proxy = start_proxy(tmp_path, upstream_url, config, env, wait)
+        started.append(proxy)
+        return proxy
+
+    yield factory
+    for proxy in started:
+        proxy.process.stop()
+
+
+@pytest.fixture
+def tenant_headers() -> dict[str, str]:
+    """A fresh tenant per test, so tests sharing the session proxy never see each other's traces."""
+    import uuid
+
+    return {"X-LLMTrace-Tenant-ID": str(uuid.uuid4())}
