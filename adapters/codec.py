@@ -171,5 +171,3 @@ def stats_to_json(stats: StorageStats) -> dict[str, Any]:
         "oldest_trace": iso(stats.oldest_trace),
         "newest_trace": iso(stats.newest_trace),
     }
-
-

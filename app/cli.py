@@ -47,19 +47,29 @@ def setup_logging(level: str, fmt: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from app.supervisor import version
 
+    def add_common(p: argparse.ArgumentParser, default: object) -> None:
+        p.add_argument("-c", "--config", default=default, help="YAML config file (env LLMTRACE_CONFIG)")
+        p.add_argument("--listen-addr", default=default, help="HOST:PORT to listen on (env LLMTRACE_LISTEN_ADDR)")
+        p.add_argument("--upstream-url", default=default, help="provider base URL (env LLMTRACE_UPSTREAM_URL)")
+        p.add_argument(
+            "--log-level", default=default, help="trace, debug, info, warn or error (env LLMTRACE_LOG_LEVEL)"
+        )
+        p.add_argument("--log-format", default=default, help="text or json (env LLMTRACE_LOG_FORMAT)")
+
     parser = argparse.ArgumentParser(
         prog="llmtrace-proxy", description="LLMTrace: transparent LLM security and observability proxy"
     )
-    parser.add_argument("-c", "--config", help="YAML config file (env LLMTRACE_CONFIG)")
-    parser.add_argument("--listen-addr", help="HOST:PORT to listen on (env LLMTRACE_LISTEN_ADDR)")
-    parser.add_argument("--upstream-url", help="provider base URL (env LLMTRACE_UPSTREAM_URL)")
-    parser.add_argument("--log-level", help="trace, debug, info, warn or error (env LLMTRACE_LOG_LEVEL)")
-    parser.add_argument("--log-format", help="text or json (env LLMTRACE_LOG_FORMAT)")
+    add_common(parser, None)
     parser.add_argument("--version", action="version", version=f"llmtrace-proxy {version()}")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("validate", help="check the configuration, report every error, print the resolved config")
-    sub.add_parser("migrate", help="apply storage migrations and exit")
-    sub.add_parser("serve", help="run the proxy (the default)")
+    commands = {
+        "validate": "check the configuration, report every error, print the resolved config",
+        "migrate": "apply storage migrations and exit",
+        "serve": "run the proxy (the default)",
+    }
+    for name, help_text in commands.items():
+        # Flags are accepted before or after the command; after it they override (SUPPRESS keeps the earlier).
+        add_common(sub.add_parser(name, help=help_text), argparse.SUPPRESS)
     return parser
 
 
@@ -80,8 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for warning in exc.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        print(f"✗ Configuration is invalid ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}):",
-              file=sys.stderr)
+        print(
+            f"✗ Configuration is invalid ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}):",
+            file=sys.stderr,
+        )
         for error in exc.errors:
             print(f"  - {error}", file=sys.stderr)
         return 2

@@ -70,9 +70,7 @@ def load_pricing(config: ProxyConfig) -> PricingTable | None:
 def tenant_from_headers(headers: Mapping[bytes, bytes]) -> str:
     tenant = headers.get(b"x-llmtrace-tenant-id")
     auth = headers.get(b"authorization")
-    return resolve_tenant(
-        tenant.decode("latin-1") if tenant else None, auth.decode("latin-1") if auth else None
-    )
+    return resolve_tenant(tenant.decode("latin-1") if tenant else None, auth.decode("latin-1") if auth else None)
 
 
 def open_trace_repository(config: ProxyConfig) -> TraceRepository:
@@ -182,7 +180,8 @@ async def serve_proxy(
         pipeline=pipeline_state,
     )
     telemetry.gauge_from(
-        "llmtrace_capture_queue_depth", "Exchanges waiting for capture",
+        "llmtrace_capture_queue_depth",
+        "Exchanges waiting for capture",
         lambda: exchanges_send.statistics().current_buffer_used,
     )
     telemetry.gauge_from("llmtrace_storage_buffer_depth", "Spans waiting to be written", lambda: writer.depth)
@@ -204,7 +203,7 @@ async def serve_proxy(
             max_request_size_bytes=config.max_request_size_bytes,
             otel_ingest_enabled=config.otel_ingest.enabled,
         )
-        asgi = create_asgi(api, forwarder)
+        asgi: Any = create_asgi(api, forwarder)
         try:
             async with trio.open_nursery() as root:
                 if install_signal_handlers:
@@ -216,7 +215,9 @@ async def serve_proxy(
                         async with trio.open_nursery() as http:
                             binds = await http.start(
                                 partial(
-                                    hypercorn.trio.serve, asgi, hypercorn_config(config),
+                                    hypercorn.trio.serve,
+                                    asgi,
+                                    hypercorn_config(config),
                                     shutdown_trigger=shutdown.wait,
                                 )
                             )

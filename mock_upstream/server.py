@@ -28,7 +28,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import hypercorn
@@ -63,7 +63,7 @@ class Behaviour:
     created: int
 
     def uid(self, n: int = 24) -> str:
-        return "%0*x" % (n, self.ids.getrandbits(4 * n))
+        return f"{self.ids.getrandbits(4 * n):0{n}x}"
 
 
 def _words(text: str) -> list[str]:
@@ -134,10 +134,14 @@ class MockUpstream:
         try:
             request = json.loads(body) if body else {}
         except ValueError:
-            await self._json(send, 400, {"error": {"message": "body is not valid JSON", "type": "invalid_request_error"}})
+            await self._json(
+                send, 400, {"error": {"message": "body is not valid JSON", "type": "invalid_request_error"}}
+            )
             return
         if not isinstance(request, dict):
-            await self._json(send, 400, {"error": {"message": "body must be an object", "type": "invalid_request_error"}})
+            await self._json(
+                send, 400, {"error": {"message": "body must be an object", "type": "invalid_request_error"}}
+            )
             return
         anthropic = path == "/v1/messages"
         if behaviour.error_status is not None:
@@ -220,9 +224,7 @@ class MockUpstream:
             payload = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
         await self._json(send, status, payload, [(b"x-mock-error", b"1")])
 
-    async def _stream(
-        self, receive: Receive, send: Send, events: list[bytes], behaviour: Behaviour
-    ) -> None:
+    async def _stream(self, receive: Receive, send: Send, events: list[bytes], behaviour: Behaviour) -> None:
         """Send SSE events with the configured timing; stop when the client disconnects."""
         self.stats["streams_started"] += 1
         headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
@@ -261,9 +263,9 @@ class MockUpstream:
 
     @staticmethod
     def _tool_arguments(tool: dict[str, Any]) -> dict[str, Any]:
-        schema = tool.get("parameters") or tool.get("input_schema") or (tool.get("function") or {}).get(
-            "parameters"
-        ) or {}
+        schema = (
+            tool.get("parameters") or tool.get("input_schema") or (tool.get("function") or {}).get("parameters") or {}
+        )
         props = schema.get("properties") or {}
         required = schema.get("required") or list(props)
         return {name: "mock" if (props.get(name) or {}).get("type", "string") == "string" else 1 for name in required}
@@ -280,13 +282,16 @@ class MockUpstream:
         completion_tokens = len(_words(text)) if text else 0
         created = behaviour.created
         completion_id = f"chatcmpl-{behaviour.uid(24)}"
-        tool_call = None
+        tool_call: dict[str, Any] | None = None
         if wants_tool:
             function = tools[0].get("function") or {}
             tool_call = {
                 "id": f"call_{behaviour.uid(20)}",
                 "type": "function",
-                "function": {"name": function.get("name", "tool"), "arguments": json.dumps(self._tool_arguments(tools[0]))},
+                "function": {
+                    "name": function.get("name", "tool"),
+                    "arguments": json.dumps(self._tool_arguments(tools[0])),
+                },
             }
             completion_tokens = 10
         usage = {
@@ -327,8 +332,18 @@ class MockUpstream:
         events = [chunk({"role": "assistant", "content": ""})]
         if tool_call:
             events.append(
-                chunk({"tool_calls": [{"index": 0, "id": tool_call["id"], "type": "function",
-                                       "function": {"name": tool_call["function"]["name"], "arguments": ""}}]})
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": tool_call["id"],
+                                "type": "function",
+                                "function": {"name": tool_call["function"]["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
             )
             args = tool_call["function"]["arguments"]
             for i in range(0, len(args), 8):
@@ -337,8 +352,14 @@ class MockUpstream:
             events.extend(chunk({"content": word}) for word in _words(text))
         events.append(chunk({}, finish))
         if behaviour.usage and (request.get("stream_options") or {}).get("include_usage"):
-            data = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [], "usage": usage}
+            data = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
             events.append(b"data: " + json.dumps(data).encode() + b"\n\n")
         events.append(b"data: [DONE]\n\n")
         await self._stream(receive, send, events, behaviour)
@@ -353,16 +374,26 @@ class MockUpstream:
         cid = f"cmpl-{behaviour.uid(24)}"
         if not request.get("stream"):
             await trio.sleep(behaviour.latency_ms / 1000)
-            payload = {"id": cid, "object": "text_completion", "created": behaviour.created, "model": model,
-                       "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}]}
+            payload = {
+                "id": cid,
+                "object": "text_completion",
+                "created": behaviour.created,
+                "model": model,
+                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}],
+            }
             if behaviour.usage:
                 payload["usage"] = usage
             await self._json(send, 200, payload)
             return
         events = []
         for word in _words(text):
-            data = {"id": cid, "object": "text_completion", "created": behaviour.created, "model": model,
-                    "choices": [{"text": word, "index": 0, "logprobs": None, "finish_reason": None}]}
+            data = {
+                "id": cid,
+                "object": "text_completion",
+                "created": behaviour.created,
+                "model": model,
+                "choices": [{"text": word, "index": 0, "logprobs": None, "finish_reason": None}],
+            }
             events.append(b"data: " + json.dumps(data).encode() + b"\n\n")
         events.append(b"data: [DONE]\n\n")
         await self._stream(receive, send, events, behaviour)
@@ -380,8 +411,12 @@ class MockUpstream:
             vector = [((digest[i % len(digest)] / 255.0) * 2 - 1) for i in range(dims)]
             data.append({"object": "embedding", "index": index, "embedding": vector})
         await trio.sleep(behaviour.latency_ms / 1000)
-        payload = {"object": "list", "data": data, "model": str(request.get("model") or "mock-embedding"),
-                   "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        payload = {
+            "object": "list",
+            "data": data,
+            "model": str(request.get("model") or "mock-embedding"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
         await self._json(send, 200, payload)
 
     async def _responses(self, request: dict[str, Any], behaviour: Behaviour, receive: Receive, send: Send) -> None:
@@ -394,18 +429,41 @@ class MockUpstream:
         text = self._reply_text(prompt, behaviour)
         rid = f"resp_{behaviour.uid(24)}"
         mid = f"msg_{behaviour.uid(24)}"
-        usage = {"input_tokens": _count_tokens(prompt), "output_tokens": len(_words(text)),
-                 "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}
+        usage: dict[str, Any] = {
+            "input_tokens": _count_tokens(prompt),
+            "output_tokens": len(_words(text)),
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        }
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
-        item = {"id": mid, "type": "message", "status": "completed", "role": "assistant",
-                "content": [{"type": "output_text", "text": text, "annotations": []}]}
+        item = {
+            "id": mid,
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
 
         def response(status: str, output: list[Any], with_usage: bool) -> dict[str, Any]:
-            return {"id": rid, "object": "response", "created_at": behaviour.created, "status": status,
-                    "model": model, "output": output, "usage": usage if with_usage and behaviour.usage else None,
-                    "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "error": None,
-                    "incomplete_details": None, "instructions": None, "metadata": {}, "temperature": 1.0,
-                    "top_p": 1.0, "text": {"format": {"type": "text"}}}
+            return {
+                "id": rid,
+                "object": "response",
+                "created_at": behaviour.created,
+                "status": status,
+                "model": model,
+                "output": output,
+                "usage": usage if with_usage and behaviour.usage else None,
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                "error": None,
+                "incomplete_details": None,
+                "instructions": None,
+                "metadata": {},
+                "temperature": 1.0,
+                "top_p": 1.0,
+                "text": {"format": {"type": "text"}},
+            }
 
         if not request.get("stream"):
             await trio.sleep(behaviour.latency_ms / 1000)
@@ -421,16 +479,24 @@ class MockUpstream:
 
         events = [
             event("response.created", {"response": response("in_progress", [], False)}),
-            event("response.output_item.added", {"output_index": 0, "item": {**item, "status": "in_progress",
-                                                                              "content": []}}),
+            event(
+                "response.output_item.added",
+                {"output_index": 0, "item": {**item, "status": "in_progress", "content": []}},
+            ),
         ]
         events.extend(
-            event("response.output_text.delta", {"item_id": mid, "output_index": 0, "content_index": 0,
-                                                 "delta": word, "logprobs": []})
+            event(
+                "response.output_text.delta",
+                {"item_id": mid, "output_index": 0, "content_index": 0, "delta": word, "logprobs": []},
+            )
             for word in _words(text)
         )
-        events.append(event("response.output_text.done", {"item_id": mid, "output_index": 0, "content_index": 0,
-                                                          "text": text, "logprobs": []}))
+        events.append(
+            event(
+                "response.output_text.done",
+                {"item_id": mid, "output_index": 0, "content_index": 0, "text": text, "logprobs": []},
+            )
+        )
         events.append(event("response.output_item.done", {"output_index": 0, "item": item}))
         events.append(event("response.completed", {"response": response("completed", [item], True)}))
         await self._stream(receive, send, events, behaviour)
@@ -441,8 +507,10 @@ class MockUpstream:
         model = str(request.get("model") or "mock-claude")
         tools = request.get("tools") or []
         last = messages[-1] if messages else {}
-        has_result = isinstance(last, dict) and isinstance(last.get("content"), list) and any(
-            isinstance(b, dict) and b.get("type") == "tool_result" for b in last["content"]
+        has_result = (
+            isinstance(last, dict)
+            and isinstance(last.get("content"), list)
+            and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in last["content"])
         )
         wants_tool = bool(tools) and not has_result
         text = "" if wants_tool else self._reply_text(prompt, behaviour)
@@ -452,17 +520,35 @@ class MockUpstream:
         content: list[dict[str, Any]] = []
         if wants_tool:
             tool = tools[0]
-            content.append({"type": "tool_use", "id": f"toolu_{behaviour.uid(20)}", "name": tool.get("name", "tool"),
-                            "input": self._tool_arguments(tool)})
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{behaviour.uid(20)}",
+                    "name": tool.get("name", "tool"),
+                    "input": self._tool_arguments(tool),
+                }
+            )
         else:
             content.append({"type": "text", "text": text})
         stop = "tool_use" if wants_tool else "end_turn"
-        usage = {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        usage = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
         if not request.get("stream"):
             await trio.sleep(behaviour.latency_ms / 1000)
-            payload = {"id": mid, "type": "message", "role": "assistant", "model": model, "content": content,
-                       "stop_reason": stop, "stop_sequence": None, "usage": usage}
+            payload = {
+                "id": mid,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": content,
+                "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": usage,
+            }
             await self._json(send, 200, payload)
             return
 
@@ -470,16 +556,34 @@ class MockUpstream:
             return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
 
         start_usage = {**usage, "output_tokens": 1}
-        events = [event("message_start", {"message": {"id": mid, "type": "message", "role": "assistant",
-                                                      "model": model, "content": [], "stop_reason": None,
-                                                      "stop_sequence": None, "usage": start_usage}})]
+        events = [
+            event(
+                "message_start",
+                {
+                    "message": {
+                        "id": mid,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": start_usage,
+                    }
+                },
+            )
+        ]
         if wants_tool:
             block = content[0]
             events.append(event("content_block_start", {"index": 0, "content_block": {**block, "input": {}}}))
             args = json.dumps(block["input"])
             for i in range(0, len(args), 8):
-                events.append(event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta",
-                                                                                  "partial_json": args[i : i + 8]}}))
+                events.append(
+                    event(
+                        "content_block_delta",
+                        {"index": 0, "delta": {"type": "input_json_delta", "partial_json": args[i : i + 8]}},
+                    )
+                )
         else:
             events.append(event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}))
             events.append(event("ping", {}))
@@ -488,8 +592,12 @@ class MockUpstream:
                 for word in _words(text)
             )
         events.append(event("content_block_stop", {"index": 0}))
-        events.append(event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
-                                              "usage": {"output_tokens": output_tokens}}))
+        events.append(
+            event(
+                "message_delta",
+                {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": output_tokens}},
+            )
+        )
         events.append(event("message_stop", {}))
         await self._stream(receive, send, events, behaviour)
 
@@ -508,7 +616,9 @@ async def serve(
     config.keep_alive_timeout = 75
     config.graceful_timeout = 1
     trigger = shutdown.wait if shutdown is not None else None
-    await hypercorn.trio.serve(MockUpstream(settings), config, shutdown_trigger=trigger, task_status=task_status)
+    await hypercorn.trio.serve(
+        cast(Any, MockUpstream(settings)), config, shutdown_trigger=trigger, task_status=task_status
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,8 +112,9 @@ class Proxy:
         raise AssertionError(f"expected {count} traces within {timeout}s, got {body.get('total')}")
 
 
-def start_proxy(tmp: Path, upstream_url: str, config: dict | None = None, env: dict[str, str] | None = None,
-                wait: bool = True) -> Proxy:
+def start_proxy(
+    tmp: Path, upstream_url: str, config: dict | None = None, env: dict[str, str] | None = None, wait: bool = True
+) -> Proxy:
     port = free_port()
     data = {
         "listen_addr": f"127.0.0.1:{port}",
@@ -163,8 +164,9 @@ def proxy(session_tmp: Path, mock_upstream: MockUpstream) -> Iterator[Proxy]:
 def proxy_factory(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
     started: list[Proxy] = []
 
-    def factory(upstream_url: str, config: dict | None = None, env: dict[str, str] | None = None,
-                wait: bool = True) -> Proxy:
+    def factory(
+        upstream_url: str, config: dict | None = None, env: dict[str, str] | None = None, wait: bool = True
+    ) -> Proxy:
         proxy = start_proxy(tmp_path, upstream_url, config, env, wait)
         started.append(proxy)
         return proxy

@@ -160,7 +160,12 @@ def create_api(
         )
         page = await traces.query_spans(query)
         return jsonify(
-            {"data": [span_json(s) for s in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
+            {
+                "data": [span_json(s) for s in page.items],
+                "total": page.total,
+                "limit": page.limit,
+                "offset": page.offset,
+            }
         )
 
     @app.get("/api/v1/spans/<span_id>")
@@ -173,9 +178,16 @@ def create_api(
     @app.get("/api/v1/security/findings")
     async def findings() -> Response:
         limit, offset = _page_params()
-        page = await traces.query_spans(TraceQuery(tenant_id=tenant(), min_security_score=1, limit=limit, offset=offset))
+        page = await traces.query_spans(
+            TraceQuery(tenant_id=tenant(), min_security_score=1, limit=limit, offset=offset)
+        )
         return jsonify(
-            {"data": [span_json(s) for s in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
+            {
+                "data": [span_json(s) for s in page.items],
+                "total": page.total,
+                "limit": page.limit,
+                "offset": page.offset,
+            }
         )
 
     @app.get("/api/v1/stats")
@@ -208,6 +220,6 @@ def create_asgi(api: QuartTrio, forwarder: Forwarder) -> Callable[[Scope, Receiv
             if path not in API_PATHS and not path.startswith(API_PREFIXES):
                 await forwarder(scope, receive, send)
                 return
-        await api(scope, receive, send)
+        await api(scope, receive, send)  # type: ignore[arg-type]
 
     return asgi

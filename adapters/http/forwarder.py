@@ -157,12 +157,15 @@ class Forwarder:
         url = self._upstream + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         method: str = scope["method"]
         provider_header = headers_in.get(b"x-llmtrace-provider")
-        provider = detect_provider(
-            provider_header.decode("latin-1") if provider_header else None, self._upstream, path
-        )
+        provider = detect_provider(provider_header.decode("latin-1") if provider_header else None, self._upstream, path)
 
-        def record(status: int | None, response_body: bytes | None, chunks: list[tuple[float, bytes]] | None,
-                   error: str | None, content_encoding: str | None = None) -> None:
+        def record(
+            status: int | None,
+            response_body: bytes | None,
+            chunks: list[tuple[float, bytes]] | None,
+            error: str | None,
+            content_encoding: str | None = None,
+        ) -> None:
             agent = headers_in.get(b"x-llmtrace-agent-id")
             self._recorder.record(
                 CompletedExchange(

@@ -63,12 +63,16 @@ class PrometheusTelemetry:
         )
         self.active = Gauge("llmtrace_active_connections", "Proxied requests in flight", registry=r)
         self.dropped = Counter(
-            "llmtrace_pipeline_dropped_total", "Exchanges or spans dropped because a queue was full", ["stage"],
+            "llmtrace_pipeline_dropped_total",
+            "Exchanges or spans dropped because a queue was full",
+            ["stage"],
             registry=r,
         )
         self.stored_spans = Counter("llmtrace_storage_spans_written_total", "Spans written to storage", registry=r)
         self.pipeline_failures = Counter(
-            "llmtrace_pipeline_failures_total", "Items an actor failed on and skipped (fail open)", ["stage"],
+            "llmtrace_pipeline_failures_total",
+            "Items an actor failed on and skipped (fail open)",
+            ["stage"],
             registry=r,
         )
         self._callbacks = _CallbackGauges()

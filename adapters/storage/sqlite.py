@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 import trio
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.codec import action_from_json, action_to_json, event_from_json, event_to_json
@@ -297,9 +297,7 @@ class SqliteTraceRepository:
         def read(conn: Connection) -> Page[TraceEvent]:
             where: list[sa.ColumnElement[bool]] = [t.tenant_id == query.tenant_id]
             if _has_span_filters(query):
-                matching = sa.select(sa.literal(1)).where(
-                    spans_table.c.trace_id == t.trace_id, *span_filters(query)
-                )
+                matching = sa.select(sa.literal(1)).where(spans_table.c.trace_id == t.trace_id, *span_filters(query))
                 where.append(sa.exists(matching))
             total = conn.execute(sa.select(sa.func.count()).select_from(traces_table).where(*where)).scalar_one()
             page = conn.execute(

@@ -21,7 +21,9 @@ TOOLS: list[Any] = [
 ]
 
 
-def clients(proxy: Proxy, mock: MockUpstream, headers: dict[str, str]) -> tuple[anthropic.Anthropic, anthropic.Anthropic]:
+def clients(
+    proxy: Proxy, mock: MockUpstream, headers: dict[str, str]
+) -> tuple[anthropic.Anthropic, anthropic.Anthropic]:
     return (
         anthropic.Anthropic(base_url=proxy.url, api_key="sk-ant-test", default_headers=headers, max_retries=0),
         anthropic.Anthropic(base_url=mock.url, api_key="sk-ant-test", default_headers=headers, max_retries=0),
@@ -92,4 +94,7 @@ def test_anthropic_error_passes_through(proxy: Proxy, tenant_headers: dict) -> N
             extra_headers={"x-mock-error-status": "429"},
         )
     assert caught.value.status_code == 429
-    assert caught.value.body == {"type": "error", "error": {"type": "rate_limit_error", "message": "mock upstream error 429"}}
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "rate_limit_error", "message": "mock upstream error 429"},
+    }

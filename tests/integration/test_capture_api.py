@@ -55,8 +55,7 @@ def test_openai_chat_is_listed_within_a_second(proxy: Proxy, tenant_headers: dic
 
 
 def test_openai_stream_records_ttft_and_reassembled_text(proxy: Proxy, tenant_headers: dict) -> None:
-    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers,
-                           max_retries=0)
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers, max_retries=0)
     chunks = list(
         client.chat.completions.create(
             model="gpt-4o",
@@ -78,8 +77,7 @@ def test_openai_stream_records_ttft_and_reassembled_text(proxy: Proxy, tenant_he
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_openai_tool_calls_become_agent_actions(proxy: Proxy, tenant_headers: dict, stream: bool) -> None:
-    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers,
-                           max_retries=0)
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers, max_retries=0)
     result = client.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "weather?"}], tools=TOOLS, stream=stream
     )
@@ -101,10 +99,15 @@ def test_anthropic_messages_captured(proxy: Proxy, tenant_headers: dict, stream:
         "model": "claude-3-5-sonnet-latest",
         "max_tokens": 100,
         "system": "Be brief.",
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello"},
-                                                   {"type": "image", "source": {"type": "base64",
-                                                                                "media_type": "image/png",
-                                                                                "data": "iVBORw0KGgo="}}]}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Hello"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+                ],
+            }
+        ],
     }
     if stream:
         with client.messages.stream(**kwargs, extra_headers={"x-mock-ttft-ms": "100"}) as s:
@@ -128,10 +131,15 @@ def test_anthropic_messages_captured(proxy: Proxy, tenant_headers: dict, stream:
 
 def test_anthropic_streamed_tool_use_captured(proxy: Proxy, tenant_headers: dict) -> None:
     client = anthropic.Anthropic(base_url=proxy.url, api_key="sk-ant", default_headers=tenant_headers, max_retries=0)
-    tools: list[Any] = [{"name": "run_query", "input_schema": {"type": "object", "properties": {"sql": {"type": "string"}},
-                                                               "required": ["sql"]}}]
-    with client.messages.stream(model="claude-sonnet-4", max_tokens=50, tools=tools,
-                                messages=[{"role": "user", "content": "count users"}]) as s:
+    tools: list[Any] = [
+        {
+            "name": "run_query",
+            "input_schema": {"type": "object", "properties": {"sql": {"type": "string"}}, "required": ["sql"]},
+        }
+    ]
+    with client.messages.stream(
+        model="claude-sonnet-4", max_tokens=50, tools=tools, messages=[{"role": "user", "content": "count users"}]
+    ) as s:
         s.get_final_message()
     span = only_span(proxy.wait_for_traces(1, tenant_headers))
     assert [(a["name"], a["arguments"]) for a in span["agent_actions"]] == [("run_query", '{"sql": "mock"}')]
@@ -139,12 +147,12 @@ def test_anthropic_streamed_tool_use_captured(proxy: Proxy, tenant_headers: dict
 
 
 def test_embeddings_and_errors_are_captured(proxy: Proxy, tenant_headers: dict) -> None:
-    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers,
-                           max_retries=0)
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers, max_retries=0)
     client.embeddings.create(model="text-embedding-3-small", input="embed me")
     with pytest.raises(openai.InternalServerError):
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}],
-                                       extra_headers={"x-mock-error-status": "500"})
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "x"}], extra_headers={"x-mock-error-status": "500"}
+        )
     body = proxy.wait_for_traces(2, tenant_headers)
     spans = {s["operation_name"]: s for t in body["data"] for s in t["spans"]}
     assert spans["embedding"]["prompt"] == "embed me"
@@ -166,8 +174,7 @@ def test_tenant_from_bearer_token_and_default(proxy: Proxy) -> None:
 
 
 def test_query_api_filters_pages_and_errors(proxy: Proxy, tenant_headers: dict) -> None:
-    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers,
-                           max_retries=0)
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers, max_retries=0)
     for model in ("gpt-4o", "gpt-4o-mini", "gpt-4o-mini"):
         client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
     proxy.wait_for_traces(3, tenant_headers)
@@ -188,8 +195,14 @@ def test_query_api_filters_pages_and_errors(proxy: Proxy, tenant_headers: dict) 
     assert proxy.api("/api/v1/spans", headers=h, params={"operation_name": "chat_completion"}).json()["total"] == 3
     stats = proxy.api("/api/v1/stats", headers=h).json()
     assert stats["total_traces"] == 3 and stats["total_spans"] == 3 and stats["storage_size_bytes"] > 0
-    for params in ({"limit": "abc"}, {"limit": 0}, {"limit": 1001}, {"offset": -1}, {"start_time": "yesterday"},
-                   {"security_score_min": 200}):
+    for params in (
+        {"limit": "abc"},
+        {"limit": 0},
+        {"limit": 1001},
+        {"offset": -1},
+        {"start_time": "yesterday"},
+        {"security_score_min": 200},
+    ):
         bad = proxy.api("/api/v1/spans", headers=h, params=params)
         assert bad.status_code == 400, params
         assert bad.json()["error"]["type"] == "api_error"
@@ -198,8 +211,11 @@ def test_query_api_filters_pages_and_errors(proxy: Proxy, tenant_headers: dict) 
 
 
 def test_health_and_metrics(proxy: Proxy, tenant_headers: dict) -> None:
-    httpx.post(f"{proxy.url}/v1/chat/completions", headers=tenant_headers,
-               json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "count me"}]})
+    httpx.post(
+        f"{proxy.url}/v1/chat/completions",
+        headers=tenant_headers,
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "count me"}]},
+    )
     proxy.wait_for_traces(1, tenant_headers)
     health = proxy.api("/health").json()
     assert health["status"] == "healthy"
@@ -221,8 +237,11 @@ def test_traces_survive_restart(proxy_factory: Any, mock_upstream: MockUpstream,
     tenant = {"X-LLMTrace-Tenant-ID": str(uuid.uuid4())}
     first = proxy_factory(mock_upstream.url, {"storage": {"profile": "lite", "database_path": db}})
     for _ in range(3):
-        httpx.post(f"{first.url}/v1/chat/completions", headers=tenant,
-                   json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "remember me"}]})
+        httpx.post(
+            f"{first.url}/v1/chat/completions",
+            headers=tenant,
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "remember me"}]},
+        )
     first.wait_for_traces(3, tenant)
     assert first.process.stop() == 0
     second = proxy_factory(mock_upstream.url, {"storage": {"profile": "lite", "database_path": db}})
@@ -231,22 +250,27 @@ def test_traces_survive_restart(proxy_factory: Any, mock_upstream: MockUpstream,
     assert {s["prompt"] for t in body["data"] for s in t["spans"]} == {"user: remember me"}
 
 
-def test_exchanges_in_flight_at_shutdown_are_stored(proxy_factory: Any, mock_upstream: MockUpstream,
-                                                     tmp_path: Any) -> None:
+def test_exchanges_in_flight_at_shutdown_are_stored(
+    proxy_factory: Any, mock_upstream: MockUpstream, tmp_path: Any
+) -> None:
     """SIGTERM: in-flight streams finish, then the actors drain, so the stream's trace is stored."""
     import threading
 
     db = str(tmp_path / "drain.db")
     tenant = {"X-LLMTrace-Tenant-ID": str(uuid.uuid4())}
-    proxy = proxy_factory(mock_upstream.url, {"storage": {"profile": "lite", "database_path": db},
-                                              "shutdown": {"timeout_seconds": 10}})
+    proxy = proxy_factory(
+        mock_upstream.url, {"storage": {"profile": "lite", "database_path": db}, "shutdown": {"timeout_seconds": 10}}
+    )
     received: list[str] = []
 
     def stream() -> None:
-        with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", timeout=20,
-                          headers={**tenant, "x-mock-tokens": "30", "x-mock-inter-token-ms": "50"},
-                          json={"model": "gpt-4o-mini", "stream": True,
-                                "messages": [{"role": "user", "content": "drain"}]}) as response:
+        with httpx.stream(
+            "POST",
+            f"{proxy.url}/v1/chat/completions",
+            timeout=20,
+            headers={**tenant, "x-mock-tokens": "30", "x-mock-inter-token-ms": "50"},
+            json={"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "drain"}]},
+        ) as response:
             received.extend(response.iter_lines())
 
     worker = threading.Thread(target=stream)

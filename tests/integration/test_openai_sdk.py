@@ -87,7 +87,9 @@ def test_tool_calls_pass_through(proxy: Proxy, mock_upstream: MockUpstream, tena
 
 def test_embeddings_completions_and_responses(proxy: Proxy, mock_upstream: MockUpstream, tenant_headers: dict) -> None:
     through, direct = clients(proxy, mock_upstream, tenant_headers)
-    e1 = through.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["a", "b"], extra_headers=DET)
+    e1 = through.embeddings.with_raw_response.create(
+        model="text-embedding-3-small", input=["a", "b"], extra_headers=DET
+    )
     e2 = direct.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["a", "b"], extra_headers=DET)
     assert e1.http_response.content == e2.http_response.content
     assert len(e1.parse().data) == 2
@@ -104,8 +106,7 @@ def test_embeddings_completions_and_responses(proxy: Proxy, mock_upstream: MockU
 
 @pytest.mark.parametrize("status", [400, 401, 429, 500, 503])
 def test_upstream_error_statuses_pass_through(proxy: Proxy, tenant_headers: dict, status: int) -> None:
-    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers,
-                           max_retries=0)
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", default_headers=tenant_headers, max_retries=0)
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(
             model="gpt-4o-mini",
@@ -194,12 +195,15 @@ def test_oversized_body_is_413(proxy_factory: Any, mock_upstream: MockUpstream) 
 
 def test_disconnecting_stream_client_stops_upstream(proxy: Proxy, mock_upstream: MockUpstream) -> None:
     mock_upstream.clear()
-    with httpx.Client(timeout=10) as client, client.stream(
-        "POST",
-        f"{proxy.url}/v1/chat/completions",
-        json={"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "long"}]},
-        headers={"x-mock-tokens": "400", "x-mock-inter-token-ms": "20"},
-    ) as response:
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream(
+            "POST",
+            f"{proxy.url}/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "long"}]},
+            headers={"x-mock-tokens": "400", "x-mock-inter-token-ms": "20"},
+        ) as response,
+    ):
         lines = response.iter_lines()
         received = [next(lines) for _ in range(3)]
         assert received[0].startswith("data: ")

@@ -1,0 +1,39 @@
+# LLMTrace task runner. `just --list` shows everything.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+venv := ".venv/bin"
+
+# Create .venv and install the project with its dev tools
+setup:
+    ./scripts/setup.sh
+
+# Run the proxy on the embedded SQLite store (extra flags are passed through)
+run *ARGS:
+    {{venv}}/llmtrace-proxy {{ARGS}}
+
+# Lint, type-check, check the layering, then run every test
+test *ARGS: lint
+    {{venv}}/pytest -q {{ARGS}}
+
+# Only the fast tests (no processes, no services)
+test-unit *ARGS:
+    {{venv}}/pytest -q tests/unit tests/contract {{ARGS}}
+
+# ruff, mypy and the import-linter layering contracts
+lint:
+    {{venv}}/ruff check .
+    {{venv}}/mypy
+    {{venv}}/lint-imports
+
+# Format the code
+fmt:
+    {{venv}}/ruff format .
+    {{venv}}/ruff check --fix .
+
+# Benchmarks: `just bench overhead`, `just bench storage`
+bench WHAT *ARGS:
+    {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
+
+# Offline demo: the mock upstream, the proxy in front of it, a few SDK calls, then the captured traces
+demo:
+    {{venv}}/python -m bench.demo

@@ -1,0 +1,168 @@
+"""The contract every trace store passes: the in-memory fake and each real adapter, the same assertions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from adapters.storage.memory import InMemoryTraceRepository
+from adapters.storage.sqlite import SqliteTraceRepository
+from domain.findings import SecurityFinding, Severity
+from domain.providers import Provider
+from domain.queries import TraceQuery
+from domain.traces import ActionType, AgentAction, AnalysisStatus, TraceSpan
+from ports.repositories import TraceRepository
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def make_span(tenant: str, trace: str | None = None, minute: int = 0, **fields: object) -> TraceSpan:
+    defaults: dict[str, object] = {
+        "span_id": str(uuid.uuid4()),
+        "trace_id": trace or str(uuid.uuid4()),
+        "tenant_id": tenant,
+        "operation_name": "chat_completion",
+        "start_time": T0 + dt.timedelta(minutes=minute),
+        "provider": Provider.OPENAI,
+        "model_name": "gpt-4o-mini",
+        "prompt": "user: hi",
+        "response": "hello",
+    }
+    defaults.update(fields)
+    return TraceSpan(**defaults)  # type: ignore[arg-type]
+
+
+REPOSITORIES: dict[str, Callable[[Path], TraceRepository]] = {
+    "memory": lambda tmp: InMemoryTraceRepository(),
+    "sqlite": lambda tmp: SqliteTraceRepository.open(str(tmp / "contract.db")),
+}
+
+
+@pytest.fixture(params=sorted(REPOSITORIES))
+async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TraceRepository]:
+    repository = REPOSITORIES[request.param](tmp_path)
+    yield repository
+    await repository.close()
+
+
+async def test_round_trip_keeps_every_field(repo: TraceRepository) -> None:
+    tenant = str(uuid.uuid4())
+    finding = SecurityFinding(
+        id="f1",
+        severity=Severity.HIGH,
+        finding_type="prompt_injection",
+        description="d",
+        confidence=0.9,
+        location="request.prompt",
+        metadata={"pattern_name": "ignore_previous"},
+        requires_alert=True,
+    )
+    action = AgentAction(
+        id="a1",
+        action_type=ActionType.TOOL_CALL,
+        name="get_weather",
+        timestamp=T0,
+        arguments='{"city":"Paris"}',
+        metadata={"tool_call_id": "call_1"},
+    )
+    span = make_span(
+        tenant,
+        end_time=T0 + dt.timedelta(milliseconds=1500),
+        prompt_tokens=10,
+        completion_tokens=5,
+        total_tokens=15,
+        tokens_estimated=True,
+        time_to_first_token_ms=120,
+        duration_ms=1500,
+        status_code=200,
+        estimated_cost_usd=0.000123,
+        security_score=80,
+        security_findings=(finding,),
+        analysis_status=AnalysisStatus.COMPLETED,
+        tags={"env": "prod"},
+        agent_actions=(action,),
+        agent_id="bot",
+        parent_span_id="p1",
+        error_message=None,
+    )
+    await repo.store_spans([span])
+    assert await repo.get_span(tenant, span.span_id) == span
+    trace = await repo.get_trace(tenant, span.trace_id)
+    assert trace is not None and trace.spans == (span,) and trace.created_at == span.start_time
+
+
+async def test_storing_twice_keeps_one(repo: TraceRepository) -> None:
+    tenant = str(uuid.uuid4())
+    span = make_span(tenant)
+    await repo.store_spans([span])
+    await repo.store_spans([span, span])
+    page = await repo.query_spans(TraceQuery(tenant_id=tenant))
+    assert page.total == 1
+    assert (await repo.stats(tenant)).total_traces == 1
+
+
+async def test_tenants_are_isolated(repo: TraceRepository) -> None:
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    span_a = make_span(a)
+    await repo.store_spans([span_a, make_span(b)])
+    assert (await repo.query_traces(TraceQuery(tenant_id=a))).total == 1
+    assert await repo.get_span(b, span_a.span_id) is None
+    assert await repo.get_trace(b, span_a.trace_id) is None
+    assert (await repo.stats(b)).total_spans == 1
+    assert (await repo.stats(None)).total_spans >= 2
+
+
+async def test_filters_order_and_pages(repo: TraceRepository) -> None:
+    tenant = str(uuid.uuid4())
+    trace = str(uuid.uuid4())
+    spans = [
+        make_span(tenant, trace, 0, model_name="gpt-4o"),
+        make_span(tenant, trace, 1, model_name="gpt-4o-mini", security_score=90),
+        make_span(tenant, None, 2, provider=Provider.ANTHROPIC, model_name="claude", operation_name="messages"),
+        make_span(tenant, None, 3, security_score=40),
+        make_span(tenant, None, 4),
+    ]
+    await repo.store_spans(spans)
+    traces = await repo.query_traces(TraceQuery(tenant_id=tenant))
+    assert traces.total == 4
+    assert [t.trace_id for t in traces.items] == [spans[4].trace_id, spans[3].trace_id, spans[2].trace_id, trace]
+    assert [s.span_id for s in traces.items[-1].spans] == [spans[0].span_id, spans[1].span_id]
+    page = await repo.query_traces(TraceQuery(tenant_id=tenant, limit=2, offset=1))
+    assert (page.total, [t.trace_id for t in page.items]) == (4, [spans[3].trace_id, spans[2].trace_id])
+    by_model = await repo.query_traces(TraceQuery(tenant_id=tenant, model_name="gpt-4o"))
+    assert [t.trace_id for t in by_model.items] == [trace]
+    assert len(by_model.items[0].spans) == 2  # a matching trace comes back whole
+    anthropic = await repo.query_spans(TraceQuery(tenant_id=tenant, provider=Provider.ANTHROPIC))
+    assert [s.span_id for s in anthropic.items] == [spans[2].span_id]
+    window = await repo.query_spans(
+        TraceQuery(tenant_id=tenant, start_time=T0 + dt.timedelta(minutes=1), end_time=T0 + dt.timedelta(minutes=3))
+    )
+    assert [s.span_id for s in window.items] == [spans[3].span_id, spans[2].span_id, spans[1].span_id]
+    risky = await repo.query_spans(TraceQuery(tenant_id=tenant, min_security_score=50))
+    assert [s.span_id for s in risky.items] == [spans[1].span_id]
+    low = await repo.query_spans(TraceQuery(tenant_id=tenant, min_security_score=1, max_security_score=50))
+    assert [s.span_id for s in low.items] == [spans[3].span_id]
+    ops = await repo.query_spans(TraceQuery(tenant_id=tenant, operation_name="messages"))
+    assert ops.total == 1
+    spans_page = await repo.query_spans(TraceQuery(tenant_id=tenant, limit=2, offset=0))
+    assert [s.span_id for s in spans_page.items] == [spans[4].span_id, spans[3].span_id]
+    assert spans_page.total == 5
+
+
+async def test_stats(repo: TraceRepository) -> None:
+    tenant = str(uuid.uuid4())
+    empty = await repo.stats(tenant)
+    assert (empty.total_traces, empty.total_spans, empty.oldest_trace) == (0, 0, None)
+    await repo.store_spans([make_span(tenant, minute=0, prompt="abc", response="de"), make_span(tenant, minute=5)])
+    stats = await repo.stats(tenant)
+    assert (stats.total_traces, stats.total_spans) == (2, 2)
+    assert stats.storage_size_bytes == len("abc") + len("de") + len("user: hi") + len("hello")
+    assert stats.oldest_trace == T0 and stats.newest_trace == T0 + dt.timedelta(minutes=5)
+
+
+async def test_health_check_passes(repo: TraceRepository) -> None:
+    await repo.health_check()

@@ -1,0 +1,35 @@
+"""In-memory fakes with observable state."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from domain.traces import TraceSpan
+
+
+class RecordingTelemetry:
+    def __init__(self) -> None:
+        self.captured: list[TraceSpan] = []
+        self.dropped: Counter[str] = Counter()
+        self.writes: list[tuple[bool, int]] = []
+        self.storage_dropped = 0
+        self.breaker_states: list[tuple[str, str]] = []
+        self.failures: Counter[str] = Counter()
+
+    def exchange_captured(self, span: TraceSpan) -> None:
+        self.captured.append(span)
+
+    def exchange_dropped(self, stage: str) -> None:
+        self.dropped[stage] += 1
+
+    def storage_write(self, ok: bool, spans: int) -> None:
+        self.writes.append((ok, spans))
+
+    def storage_spans_dropped(self, count: int) -> None:
+        self.storage_dropped += count
+
+    def breaker_state(self, subsystem: str, state: str) -> None:
+        self.breaker_states.append((subsystem, state))
+
+    def pipeline_failure(self, stage: str) -> None:
+        self.failures[stage] += 1

@@ -1,0 +1,137 @@
+"""Capture and storage actors with in-memory fakes: batching, outage buffering, retries, overflow policies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import trio
+import trio.testing
+
+from adapters.storage.memory import InMemoryTraceRepository
+from app.actors.capture import PricingHolder, run_capture
+from app.actors.storage_writer import StorageWriter
+from app.use_cases.recording import ChannelExchangeRecorder
+from domain.capture import CompletedExchange
+from domain.circuit import BreakerState, CircuitBreaker
+from domain.pricing import PricingTable
+from domain.providers import Provider
+from domain.traces import TraceSpan
+from tests.unit.fakes import RecordingTelemetry
+
+
+def exchange(tenant: str = "t1") -> CompletedExchange:
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    response = json.dumps(
+        {
+            "object": "chat.completion",
+            "choices": [{"message": {"content": "yo"}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    ).encode()
+    return CompletedExchange(
+        trace_id=str(uuid.uuid4()),
+        span_id=str(uuid.uuid4()),
+        tenant_id=tenant,
+        agent_id=None,
+        provider=Provider.OPENAI,
+        method="POST",
+        path="/v1/chat/completions",
+        request_body=body,
+        started_at=dt.datetime.now(dt.UTC),
+        status_code=200,
+        response_body=response,
+        stream_chunks=None,
+        duration_ms=3,
+    )
+
+
+def span(i: int) -> TraceSpan:
+    return TraceSpan(
+        span_id=f"s{i}",
+        trace_id=f"t{i}",
+        tenant_id="t",
+        operation_name="chat_completion",
+        start_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i),
+        provider=Provider.OPENAI,
+        model_name="m",
+        prompt="p",
+    )
+
+
+async def test_recorder_drops_newest_when_capture_queue_full() -> None:
+    telemetry = RecordingTelemetry()
+    send, recv = trio.open_memory_channel[CompletedExchange](2)
+    recorder = ChannelExchangeRecorder(send, telemetry)
+    results = [recorder.record(exchange()) for _ in range(5)]
+    assert results == [True, True, False, False, False]
+    assert recorder.dropped == 3 and telemetry.dropped == {"capture_queue": 3}
+    assert recv.statistics().current_buffer_used == 2
+
+
+async def test_capture_to_storage_in_batches(autojump_clock: trio.testing.MockClock) -> None:
+    telemetry = RecordingTelemetry()
+    repo = InMemoryTraceRepository()
+    writer = StorageWriter(
+        repo, telemetry, CircuitBreaker("storage"), capacity=100, batch_size=10, flush_interval_s=0.1
+    )
+    ex_send, ex_recv = trio.open_memory_channel[CompletedExchange](100)
+    sp_send, sp_recv = trio.open_memory_channel[TraceSpan](100)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run, sp_recv)
+        await nursery.start(run_capture, ex_recv, sp_send, PricingHolder(PricingTable()), telemetry)
+        for _ in range(25):
+            ex_send.send_nowait(exchange())
+        await trio.sleep(1)
+        assert len(repo.spans) == 25
+        assert repo.batches_written == 3  # 10 + 10 + 5 after the flush interval
+        await ex_send.aclose()  # shutdown cascades: capture ends, closes spans, writer drains and returns
+    assert len(telemetry.captured) == 25
+    stored = next(iter(repo.spans.values()))
+    assert stored.estimated_cost_usd is not None and stored.response == "yo"
+
+
+async def test_outage_is_buffered_retried_and_not_duplicated(autojump_clock: trio.testing.MockClock) -> None:
+    telemetry = RecordingTelemetry()
+    repo = InMemoryTraceRepository()
+    breaker = CircuitBreaker("storage", failure_threshold=3, recovery_timeout_s=2, half_open_max_calls=1)
+    writer = StorageWriter(
+        repo, telemetry, breaker, capacity=1000, batch_size=50, flush_interval_s=0.05, max_backoff_s=1
+    )
+    send, recv = trio.open_memory_channel[TraceSpan](10)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run, recv)
+        repo.available = False
+        for i in range(120):
+            await send.send(span(i))
+        await trio.sleep(10)
+        assert repo.spans == {} and writer.depth == 120
+        assert breaker.state is BreakerState.OPEN
+        assert telemetry.breaker_states[-1] == ("storage", "open")
+        repo.available = True
+        await trio.sleep(10)
+        assert len(repo.spans) == 120 and writer.depth == 0
+        assert breaker.state is BreakerState.CLOSED
+        assert writer.dropped == 0
+        await send.aclose()
+
+
+async def test_overflow_drops_oldest_and_counts(autojump_clock: trio.testing.MockClock) -> None:
+    telemetry = RecordingTelemetry()
+    repo = InMemoryTraceRepository()
+    repo.available = False
+    writer = StorageWriter(
+        repo, telemetry, CircuitBreaker("storage"), capacity=30, batch_size=10, flush_interval_s=0.05
+    )
+    send, recv = trio.open_memory_channel[TraceSpan](10)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run, recv)
+        for i in range(50):
+            await send.send(span(i))
+        await trio.sleep(1)
+        assert writer.dropped == 20 and telemetry.storage_dropped == 20
+        repo.available = True
+        await trio.sleep(10)
+        assert sorted(repo.spans) == sorted(("t", f"s{i}") for i in range(20, 50))  # the newest 30 survived
+        await send.aclose()
