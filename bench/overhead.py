@@ -21,7 +21,7 @@ import httpx
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.conftest import start_mock, start_proxy  # noqa: E402
+from tests.conftest import start_mock, start_proxy
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Benchmark prompt, please answer."}]}
 STREAM = {**CHAT, "stream": True}
