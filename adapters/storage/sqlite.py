@@ -297,8 +297,10 @@ class SqliteTraceRepository:
         def read(conn: Connection) -> Page[TraceEvent]:
             where: list[sa.ColumnElement[bool]] = [t.tenant_id == query.tenant_id]
             if _has_span_filters(query):
-                matching = sa.select(sa.literal(1)).where(spans_table.c.trace_id == t.trace_id, *span_filters(query))
-                where.append(sa.exists(matching))
+                # IN (uncorrelated) lets SQLite collect the matching trace ids once; a correlated EXISTS
+                # re-ran the span lookup per trace (minutes at 100,000 spans).
+                matching = sa.select(spans_table.c.trace_id).where(*span_filters(query))
+                where.append(t.trace_id.in_(matching))
             total = conn.execute(sa.select(sa.func.count()).select_from(traces_table).where(*where)).scalar_one()
             page = conn.execute(
                 sa.select(t.trace_id, t.created_at)
