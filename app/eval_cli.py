@@ -1,0 +1,127 @@
+"""``llmtrace-eval``: run the proxy's own analyzer over a labelled JSON-lines dataset and report detection quality.
+
+Each line is ``{"id", "text", "label": "malicious"|"benign", "category"?}``. A sample counts as flagged when the
+security_score the proxy would store for it as a user prompt is at least 50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.analysis import build_analyzer
+from app.settings import ProxyConfig, SecurityAnalysisSettings
+from domain.findings import security_score
+
+FLAG_SCORE = 50
+
+
+class DatasetError(Exception):
+    pass
+
+
+def load_dataset(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise DatasetError(f'{path}:{number}: each line must be an object with a string "text"')
+            if row.get("label") not in ("malicious", "benign"):
+                raise DatasetError(f'{path}:{number}: "label" must be "malicious" or "benign", got {row.get("label")!r}')
+            rows.append(row)
+    return rows
+
+
+def evaluate(rows: list[dict[str, Any]], analyzer_name: str, operating_point: str = "balanced") -> dict[str, Any]:
+    config = ProxyConfig(
+        security_analysis=SecurityAnalysisSettings(
+            ml_enabled=analyzer_name == "ensemble", operating_point=operating_point
+        )
+    )
+    analyzer = build_analyzer(config)
+    tp = fp = tn = fn = 0
+    per_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    latencies = []
+    for row in rows:
+        started = time.perf_counter()
+        findings = analyzer.analyze_request(row["text"])
+        latencies.append((time.perf_counter() - started) * 1000)
+        flagged = (security_score(findings) or 0) >= FLAG_SCORE
+        malicious = row["label"] == "malicious"
+        if malicious:
+            per_category[str(row.get("category", "uncategorised"))][1] += 1
+            if flagged:
+                per_category[str(row.get("category", "uncategorised"))][0] += 1
+                tp += 1
+            else:
+                fn += 1
+        elif flagged:
+            fp += 1
+        else:
+            tn += 1
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    ordered = sorted(latencies)
+    return {
+        "analyzer": analyzer_name,
+        "samples": len(rows),
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "accuracy": round((tp + tn) / len(rows), 4) if rows else 0.0,
+        "fpr": round(fp / (fp + tn), 4) if fp + tn else 0.0,
+        "per_category_recall": {k: round(v[0] / v[1], 4) for k, v in sorted(per_category.items())},
+        "latency_p50_ms": round(statistics.median(ordered), 3) if ordered else 0.0,
+        "latency_p99_ms": round(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))], 3)
+        if ordered
+        else 0.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llmtrace-eval", description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", required=True, action="append", help="JSON-lines file (repeatable)")
+    parser.add_argument("--analyzer", choices=("regex", "ensemble"), default="regex")
+    parser.add_argument("--operating-point", choices=("high_recall", "balanced", "high_precision"), default="balanced")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    try:
+        for path in args.dataset:
+            rows.extend(load_dataset(Path(path)))
+    except (DatasetError, OSError) as exc:
+        print(f"llmtrace-eval: {exc}", file=sys.stderr)
+        return 2
+    result = evaluate(rows, args.analyzer, args.operating_point)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"analyzer {result['analyzer']}, {result['samples']} samples")
+    print(f"tp {result['tp']}  fp {result['fp']}  tn {result['tn']}  fn {result['fn']}")
+    for key in ("precision", "recall", "f1", "accuracy", "fpr"):
+        print(f"{key:10} {result[key]:.4f}")
+    print(f"latency p50 {result['latency_p50_ms']:.3f} ms, p99 {result['latency_p99_ms']:.3f} ms")
+    for category, recall in result["per_category_recall"].items():
+        print(f"  recall {category}: {recall:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
