@@ -34,12 +34,14 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 raise DatasetError(f'{path}:{number}: each line must be an object with a string "text"')
             if row.get("label") not in ("malicious", "benign"):
-                raise DatasetError(f'{path}:{number}: "label" must be "malicious" or "benign", got {row.get("label")!r}')
+                raise DatasetError(
+                    f'{path}:{number}: "label" must be "malicious" or "benign", got {row.get("label")!r}'
+                )
             rows.append(row)
     return rows
 

@@ -28,13 +28,18 @@ from adapters.http.forwarder import Forwarder
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
 from adapters.storage.memory import InMemoryTraceRepository
 from adapters.storage.sqlite import SqliteTraceRepository
+from app.actors.analysis import AnalysisPolicy, run_analysis
 from app.actors.capture import PricingHolder, run_capture
 from app.actors.storage_writer import StorageWriter
+from app.analysis import build_analyzer
+from app.messages import CapturedSpan
 from app.settings import ProxyConfig
 from app.use_cases.health import HealthMonitor
+from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
 from app.use_cases.recording import ChannelExchangeRecorder
 from domain.capture import CompletedExchange, resolve_tenant
 from domain.circuit import CircuitBreaker
+from domain.findings import Severity
 from domain.pricing import PricingTable, parse_price_map
 from domain.traces import TraceSpan
 from ports.repositories import TraceRepository
@@ -42,6 +47,28 @@ from ports.repositories import TraceRepository
 log = logging.getLogger("llmtrace")
 
 SPAN_CHANNEL_CAPACITY = 1024
+CAPTURED_CHANNEL_CAPACITY = 1024
+
+
+def analysis_policy(config: ProxyConfig) -> AnalysisPolicy:
+    return AnalysisPolicy(
+        enabled=config.enable_security_analysis,
+        timeout_s=config.security_analysis_timeout_ms / 1000,
+        pii_action=config.pii.action,
+        output_safety=config.output_safety.enabled,
+        toxicity=config.output_safety.enabled and config.output_safety.toxicity_enabled,
+    )
+
+
+def stream_policy(config: ProxyConfig) -> StreamPolicy:
+    s = config.streaming_analysis
+    return StreamPolicy(
+        token_interval=s.token_interval,
+        security=s.enabled,
+        output_safety=s.output_enabled and config.output_safety.enabled,
+        toxicity=config.output_safety.toxicity_enabled,
+        early_stop=s.early_stop_on_critical,
+    )
 
 
 def version() -> str:
@@ -139,7 +166,19 @@ async def serve_proxy(
         "security", cb.failure_threshold, cb.recovery_timeout_ms / 1000, cb.half_open_max_calls
     )
     exchanges_send, exchanges_recv = trio.open_memory_channel[CompletedExchange](config.capture_queue_capacity)
+    captured_send, captured_recv = trio.open_memory_channel[CapturedSpan](CAPTURED_CHANNEL_CAPACITY)
     spans_send, spans_recv = trio.open_memory_channel[TraceSpan](SPAN_CHANNEL_CAPACITY)
+    analyzer = build_analyzer(config)
+    enforcement = config.enforcement
+    enforcer = Enforcer(
+        analyzer,
+        telemetry,
+        mode=enforcement.mode,
+        min_severity=Severity.parse(enforcement.min_severity),
+        min_confidence=enforcement.min_confidence,
+        timeout_s=enforcement.timeout_ms / 1000,
+        categories=enforcement.categories,
+    )
     recorder = ChannelExchangeRecorder(exchanges_send, telemetry)
     writer = StorageWriter(
         repository,
@@ -156,6 +195,10 @@ async def serve_proxy(
                 "depth": exchanges_send.statistics().current_buffer_used,
                 "capacity": config.capture_queue_capacity,
                 "dropped": recorder.dropped,
+            },
+            "analysis_queue": {
+                "depth": captured_send.statistics().current_buffer_used,
+                "capacity": CAPTURED_CHANNEL_CAPACITY,
             },
             "span_queue": {
                 "depth": spans_send.statistics().current_buffer_used,
@@ -184,6 +227,11 @@ async def serve_proxy(
         "Exchanges waiting for capture",
         lambda: exchanges_send.statistics().current_buffer_used,
     )
+    telemetry.gauge_from(
+        "llmtrace_analysis_queue_depth",
+        "Spans waiting for security analysis",
+        lambda: captured_send.statistics().current_buffer_used,
+    )
     telemetry.gauge_from("llmtrace_storage_buffer_depth", "Spans waiting to be written", lambda: writer.depth)
     async with make_upstream_client(config) as client:
         forwarder = Forwarder(
@@ -193,6 +241,8 @@ async def serve_proxy(
             recorder=recorder,
             resolve_tenant=tenant_from_headers,
             active=telemetry.active_connections,
+            enforcer=enforcer,
+            stream_guards=StreamGuards(analyzer, stream_policy(config)),
         )
         api = create_api(
             traces=repository,
@@ -210,7 +260,16 @@ async def serve_proxy(
                     root.start_soon(_watch_signals, shutdown, pricing, config)
                 async with trio.open_nursery() as pipeline:
                     await pipeline.start(writer.run, spans_recv)
-                    await pipeline.start(run_capture, exchanges_recv, spans_send, pricing, telemetry)
+                    await pipeline.start(
+                        run_analysis,
+                        captured_recv,
+                        spans_send,
+                        analyzer,
+                        security_breaker,
+                        analysis_policy(config),
+                        telemetry,
+                    )
+                    await pipeline.start(run_capture, exchanges_recv, captured_send, pricing, telemetry)
                     async with exchanges_send:
                         async with trio.open_nursery() as http:
                             binds = await http.start(

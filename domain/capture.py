@@ -17,6 +17,7 @@ from domain.exchange import (
     summarize_request,
     summarize_response,
 )
+from domain.findings import SecurityFinding
 from domain.pricing import PricingTable
 from domain.providers import Provider
 from domain.traces import ActionType, AgentAction, TraceEvent, TraceSpan, truncate_utf8
@@ -58,6 +59,7 @@ class CompletedExchange:
     error_message: str | None = None
     content_encoding: str | None = None
     tags: Mapping[str, str] = attrs.field(factory=dict)
+    inline_findings: tuple[SecurityFinding, ...] = ()  # from enforcement and streaming checks
 
 
 def agent_actions_from_tool_calls(calls: tuple[ToolCall, ...], at: dt.datetime) -> tuple[AgentAction, ...]:

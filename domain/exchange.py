@@ -401,6 +401,10 @@ class StreamAccumulator:
     delta_count: int = 0
     done: bool = False
     error_message: str | None = None
+    stream_id: str | None = None
+    created: int | None = None
+    open_block: int | None = None  # Anthropic: index of the content block being streamed
+    kind: str | None = None  # "openai_chat" | "openai_completion" | "anthropic" | "responses"
 
     def feed(self, chunk: bytes) -> list[str]:
         self._buffer += chunk
@@ -466,6 +470,12 @@ class StreamAccumulator:
     def _openai_chunk(self, data: Mapping[str, Any], deltas: list[str]) -> None:
         if isinstance(data.get("model"), str):
             self.model = data["model"]
+        if isinstance(data.get("id"), str):
+            self.stream_id = data["id"]
+        if isinstance(data.get("created"), int):
+            self.created = data["created"]
+        if self.kind is None and data.get("object") in ("chat.completion.chunk", "text_completion"):
+            self.kind = "openai_chat" if data["object"] == "chat.completion.chunk" else "openai_completion"
         if isinstance(data.get("error"), Mapping):
             self.error_message = str(data["error"].get("message") or "stream error")
         for choice in data.get("choices") or []:
@@ -496,6 +506,11 @@ class StreamAccumulator:
             self._usage_reported = True
 
     def _anthropic(self, kind: str, data: Mapping[str, Any], deltas: list[str]) -> None:
+        self.kind = "anthropic"
+        if kind == "content_block_start":
+            self.open_block = int(data.get("index", 0) or 0)
+        elif kind == "content_block_stop":
+            self.open_block = None
         if kind == "message_start":
             message = data.get("message") or {}
             if isinstance(message.get("model"), str):
@@ -530,6 +545,7 @@ class StreamAccumulator:
             self.error_message = str(error.get("message") or error.get("type") or "stream error")
 
     def _responses(self, kind: str, data: Mapping[str, Any], deltas: list[str]) -> None:
+        self.kind = "responses"
         if kind == "response.output_text.delta":
             self._add_text(str(data.get("delta") or ""), deltas)
         elif kind == "response.output_item.added":
@@ -583,6 +599,55 @@ class StreamAccumulator:
             delta_count=self.delta_count,
             error_message=self.error_message,
         )
+
+
+STOP_NOTICE = "\n\n[LLMTrace: Response terminated — critical safety issue detected in output]"
+
+
+def termination_events(accumulator: StreamAccumulator, notice: str = STOP_NOTICE) -> bytes:
+    """The SSE events that end a stream early so the official SDKs finish cleanly.
+
+    OpenAI chat/completions: a final chunk with ``finish_reason: "content_filter"`` then ``[DONE]``. Anthropic: the
+    notice as a text delta, the open block stopped, ``message_delta`` with ``stop_reason: "refusal"``,
+    ``message_stop``. Responses API: ``response.incomplete`` with reason ``content_filter``.
+    """
+
+    def data(payload: Mapping[str, Any]) -> bytes:
+        return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+    def event(name: str, payload: Mapping[str, Any]) -> bytes:
+        return f"event: {name}\n".encode() + data({"type": name, **payload})
+
+    if accumulator.kind == "anthropic":
+        out = b""
+        index = accumulator.open_block
+        if index is None:
+            index = 0 if not accumulator.delta_count and not accumulator.summary().tool_calls else 99
+            out += event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}})
+        out += event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": notice}})
+        out += event("content_block_stop", {"index": index})
+        usage = {"output_tokens": accumulator.delta_count + 1}
+        out += event("message_delta", {"delta": {"stop_reason": "refusal", "stop_sequence": None}, "usage": usage})
+        return out + event("message_stop", {})
+    if accumulator.kind == "responses":
+        response: dict[str, Any] = {
+            "object": "response",
+            "status": "incomplete",
+            "model": accumulator.model,
+            "incomplete_details": {"reason": "content_filter"},
+            "output": [],
+        }
+        return event("response.incomplete", {"response": response})
+    base: dict[str, Any] = {
+        "id": accumulator.stream_id or "llmtrace-stop",
+        "created": accumulator.created or 0,
+        "model": accumulator.model or "",
+    }
+    if accumulator.kind == "openai_completion":
+        choice: dict[str, Any] = {"index": 0, "text": notice, "logprobs": None, "finish_reason": "content_filter"}
+        return data({**base, "object": "text_completion", "choices": [choice]}) + b"data: [DONE]\n\n"
+    choice = {"index": 0, "delta": {"content": notice}, "logprobs": None, "finish_reason": "content_filter"}
+    return data({**base, "object": "chat.completion.chunk", "choices": [choice]}) + b"data: [DONE]\n\n"
 
 
 def estimate_tokens(text: str) -> int:

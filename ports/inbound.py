@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from domain.capture import CompletedExchange
+from domain.findings import SecurityFinding
+from domain.security.enforcement import EnforcementDecision
 
 
 class ExchangeRecorder(Protocol):
@@ -13,3 +15,28 @@ class ExchangeRecorder(Protocol):
 
         Returns False when the pipeline is full and the exchange was dropped (and counted).
         """
+
+
+class RequestEnforcer(Protocol):
+    active: bool
+
+    async def check(self, path: str, body: bytes) -> EnforcementDecision:
+        """Analyse a request before it is forwarded. Fails open (returns a ``log`` decision) on error or timeout."""
+
+
+class OutputStreamGuard(Protocol):
+    findings: list[SecurityFinding]
+    stopped: bool
+
+    def feed(self, chunk: bytes) -> bool:
+        """True when the stream must end before this chunk is forwarded."""
+
+    def finish(self) -> None: ...
+
+    def termination(self) -> bytes:
+        """SSE events that end the stream cleanly for the client's SDK."""
+
+
+class OutputStreamGuards(Protocol):
+    def open(self) -> OutputStreamGuard | None:
+        """A guard for one SSE response, or None when streaming checks are off."""

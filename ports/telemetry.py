@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from domain.findings import SecurityFinding
 from domain.traces import TraceSpan
 
 
@@ -19,6 +21,9 @@ class Telemetry(Protocol):
     def storage_spans_dropped(self, count: int) -> None: ...
 
     def breaker_state(self, subsystem: str, state: str) -> None: ...
+
+    def analysis_completed(self, findings: Sequence[SecurityFinding], seconds_per_exchange: float) -> None:
+        """Findings by severity and type, and how long the analysis of one exchange took."""
 
     def pipeline_failure(self, stage: str) -> None:
         """An actor failed on one item and carried on (fail open)."""

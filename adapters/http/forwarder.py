@@ -22,8 +22,9 @@ import httpx
 import trio
 
 from domain.capture import CompletedExchange
+from domain.findings import SecurityFinding
 from domain.providers import detect_provider
-from ports.inbound import ExchangeRecorder
+from ports.inbound import ExchangeRecorder, OutputStreamGuard, OutputStreamGuards, RequestEnforcer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -116,7 +117,11 @@ class Forwarder:
         recorder: ExchangeRecorder,
         resolve_tenant: Callable[[dict[bytes, bytes]], str],
         active: Callable[[int], None],
+        enforcer: RequestEnforcer | None = None,
+        stream_guards: OutputStreamGuards | None = None,
     ) -> None:
+        self._enforcer = enforcer if enforcer is not None and enforcer.active else None
+        self._stream_guards = stream_guards
         self._client = client
         self._upstream = upstream_url.rstrip("/")
         self._limit = max_request_size_bytes
@@ -158,6 +163,8 @@ class Forwarder:
         method: str = scope["method"]
         provider_header = headers_in.get(b"x-llmtrace-provider")
         provider = detect_provider(provider_header.decode("latin-1") if provider_header else None, self._upstream, path)
+        inline: list[SecurityFinding] = []
+        tags: dict[str, str] = {}
 
         def record(
             status: int | None,
@@ -184,9 +191,37 @@ class Forwarder:
                     duration_ms=round((time.perf_counter() - started) * 1000),
                     error_message=error,
                     content_encoding=content_encoding,
+                    tags=tags,
+                    inline_findings=tuple(inline),
                 )
             )
 
+        flag_headers: list[tuple[bytes, bytes]] = []
+        if self._enforcer is not None:
+            decision = await self._enforcer.check(path, body)
+            inline.extend(decision.findings)
+            if decision.action == "block":
+                tags["enforcement"] = "blocked"
+                payload = json.dumps(decision.block_body()).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 403,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(payload)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": payload})
+                record(403, payload, None, "blocked by security enforcement")
+                return
+            if decision.action == "flag":
+                tags["enforcement"] = "flagged"
+                flag_headers = [
+                    (b"x-llmtrace-flagged", b"true"),
+                    (b"x-llmtrace-findings", decision.header_value().encode()),
+                ]
         request = self._client.build_request(method, url, headers=forward_headers, content=body)
         try:
             upstream = await self._client.send(request, stream=True)
@@ -199,11 +234,19 @@ class Forwarder:
             record(502, None, None, f"upstream unreachable: {type(exc).__name__}")
             return
         response_headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in _RESPONSE_DROP]
+        response_headers.extend(flag_headers)
         content_type = upstream.headers.get("content-type", "")
         encoding = upstream.headers.get("content-encoding")
         try:
             if content_type.startswith("text/event-stream"):
-                await self._stream(upstream, response_headers, receive, send, started, record, encoding)
+                guard = self._stream_guards.open() if self._stream_guards is not None else None
+                chunks, error = await self._stream(upstream, response_headers, receive, send, started, guard)
+                if guard is not None:
+                    guard.finish()
+                    inline.extend(guard.findings)
+                    if guard.stopped:
+                        tags["early_stop"] = "critical_output"
+                record(upstream.status_code, None, chunks, error, encoding)
             else:
                 try:
                     payload = await upstream.aread()
@@ -229,9 +272,8 @@ class Forwarder:
         receive: Receive,
         send: Send,
         started: float,
-        record: Callable[..., None],
-        encoding: str | None,
-    ) -> None:
+        guard: OutputStreamGuard | None = None,
+    ) -> tuple[list[tuple[float, bytes]], str | None]:
         chunks: list[tuple[float, bytes]] = []
         error: str | None = None
         upstream_done = False
@@ -251,7 +293,14 @@ class Forwarder:
             nursery.start_soon(watch_disconnect)
             try:
                 async for chunk in upstream.aiter_raw():
-                    chunks.append(((time.perf_counter() - started) * 1000, chunk))
+                    arrived = (time.perf_counter() - started) * 1000
+                    if guard is not None and guard.feed(chunk):
+                        # Critical output: end the stream cleanly for the client and stop reading upstream.
+                        chunk = guard.termination()
+                        chunks.append((arrived, chunk))
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        break
+                    chunks.append((arrived, chunk))
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 upstream_done = True
                 await send({"type": "http.response.body", "body": b""})
@@ -261,4 +310,4 @@ class Forwarder:
                 # End the client's response cleanly; what arrived so far is captured.
                 await send({"type": "http.response.body", "body": b""})
             nursery.cancel_scope.cancel()
-        record(upstream.status_code, None, chunks, error, encoding)
+        return chunks, error

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from domain.findings import SecurityFinding
 from domain.traces import TraceSpan
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -75,6 +76,7 @@ class PrometheusTelemetry:
             ["stage"],
             registry=r,
         )
+        self.detector_name = "regex"
         self._callbacks = _CallbackGauges()
         r.register(self._callbacks)
         for subsystem in ("storage", "security"):
@@ -115,6 +117,11 @@ class PrometheusTelemetry:
     def breaker_state(self, subsystem: str, state: str) -> None:
         for name in BREAKER_STATES:
             self.breaker.labels(subsystem, name).set(1 if name == state else 0)
+
+    def analysis_completed(self, findings: Sequence[SecurityFinding], seconds_per_exchange: float) -> None:
+        for finding in findings:
+            self.findings.labels(finding.severity.value, finding.finding_type).inc()
+        self.detector_latency.labels(self.detector_name).observe(seconds_per_exchange)
 
     def pipeline_failure(self, stage: str) -> None:
         self.pipeline_failures.labels(stage).inc()

@@ -8,9 +8,9 @@ import zlib
 
 import trio
 
-from domain.capture import CompletedExchange, build_span
+from app.messages import CapturedSpan
+from domain.capture import CompletedExchange, analysis_input, build_span
 from domain.pricing import PricingTable
-from domain.traces import TraceSpan
 from ports.telemetry import Telemetry
 
 log = logging.getLogger("llmtrace.capture")
@@ -41,7 +41,7 @@ class PricingHolder:
 
 async def run_capture(
     exchanges: trio.MemoryReceiveChannel[CompletedExchange],
-    spans: trio.MemorySendChannel[TraceSpan],
+    spans: trio.MemorySendChannel[CapturedSpan],
     pricing: PricingHolder,
     telemetry: Telemetry,
     *,
@@ -58,4 +58,4 @@ async def run_capture(
                 telemetry.pipeline_failure("capture")
                 continue
             telemetry.exchange_captured(span)
-            await spans.send(span)
+            await spans.send(CapturedSpan(span, analysis_input(exchange), exchange.inline_findings))

@@ -140,8 +140,14 @@ class RegexSecurityAnalyzer:
         self._injection(plain, collector, {})
         hidden = _tag_characters(text)
         if hidden:
-            collector.add("unicode_tags", "encoding_attack", Severity.HIGH, 0.9,
-                          "Text hidden in invisible Unicode tag characters", {"decoded_from": "unicode_tags"})
+            collector.add(
+                "unicode_tags",
+                "encoding_attack",
+                Severity.HIGH,
+                0.9,
+                "Text hidden in invisible Unicode tag characters",
+                {"decoded_from": "unicode_tags"},
+            )
             self._injection(normalise(hidden), collector, {"decoded_from": "unicode_tags"})
         if not any(f.finding_type in INJECTION_TYPES or f.finding_type == "jailbreak" for f in collector.findings):
             self._evasions(plain, collector)
@@ -162,8 +168,14 @@ class RegexSecurityAnalyzer:
                 )
         for pattern in AUXILIARY:
             if pattern.regex.search(text):
-                collector.add(pattern.name, pattern.finding_type, pattern.severity, pattern.confidence,
-                              f"Persuasion signal: {pattern.name.replace('_', ' ')}", {"pattern_name": pattern.name})
+                collector.add(
+                    pattern.name,
+                    pattern.finding_type,
+                    pattern.severity,
+                    pattern.confidence,
+                    f"Persuasion signal: {pattern.name.replace('_', ' ')}",
+                    {"pattern_name": pattern.name},
+                )
 
     def _evasions(self, plain: str, collector: _Collector) -> None:
         plain_suspicious = bool(SUSPICIOUS_DECODED.search(plain))
@@ -173,7 +185,9 @@ class RegexSecurityAnalyzer:
                 continue
             if SUSPICIOUS_DECODED.search(text):
                 collector.add(
-                    f"evasion_{decoded.encoding}", "encoding_attack", Severity.HIGH,
+                    f"evasion_{decoded.encoding}",
+                    "encoding_attack",
+                    Severity.HIGH,
                     0.85 if decoded.encoding in ("base64", "hex") else 0.8,
                     f"Instructions hidden with {decoded.encoding} encoding",
                     {"decoded_from": decoded.encoding, "jailbreak_type": "encoding_evasion"},
@@ -183,32 +197,59 @@ class RegexSecurityAnalyzer:
     def _structure(self, text: str, collector: _Collector) -> None:
         turns = len(MANY_SHOT_TURN.findall(text))
         if turns >= 3:
-            collector.add("many_shot", "is_shot_attack", Severity.HIGH, min(0.7 + 0.03 * turns, 0.95),
-                          f"Many-shot pattern: {turns} embedded question/answer turns", {"turns": str(turns)})
+            collector.add(
+                "many_shot",
+                "is_shot_attack",
+                Severity.HIGH,
+                min(0.7 + 0.03 * turns, 0.95),
+                f"Many-shot pattern: {turns} embedded question/answer turns",
+                {"turns": str(turns)},
+            )
         length = len(text)
         if length >= 100_000:
-            collector.add("flood_length", "context_flooding", Severity.HIGH,
-                          min(0.8 + 0.05 * (length // 100_000 - 1), 0.99),
-                          f"Context flooding: {length} characters", {"length": str(length)})
+            collector.add(
+                "flood_length",
+                "context_flooding",
+                Severity.HIGH,
+                min(0.8 + 0.05 * (length // 100_000 - 1), 0.99),
+                f"Context flooding: {length} characters",
+                {"length": str(length)},
+            )
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         if lines:
-            line, count = collections.Counter(lines).most_common(1)[0]
+            _line, count = collections.Counter(lines).most_common(1)[0]
             if count > 20:
-                collector.add("flood_lines", "context_flooding", Severity.MEDIUM, min(0.6 + count / 200, 0.95),
-                              f"Context flooding: one line repeated {count} times", {"repeats": str(count)})
+                collector.add(
+                    "flood_lines",
+                    "context_flooding",
+                    Severity.MEDIUM,
+                    min(0.6 + count / 200, 0.95),
+                    f"Context flooding: one line repeated {count} times",
+                    {"repeats": str(count)},
+                )
         words = re.findall(r"\S+", text)
         if len(words) >= 50:
             trigrams = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
             repeated = 1 - len(set(trigrams)) / len(trigrams)
             if repeated > 0.6:
-                collector.add("flood_repetition", "context_flooding", Severity.MEDIUM, 0.7,
-                              f"Context flooding: {repeated:.0%} repeated word sequences")
+                collector.add(
+                    "flood_repetition",
+                    "context_flooding",
+                    Severity.MEDIUM,
+                    0.7,
+                    f"Context flooding: {repeated:.0%} repeated word sequences",
+                )
         if length >= 5000:
             counts = collections.Counter(text)
             entropy = -sum(c / length * math.log2(c / length) for c in counts.values())
             if entropy < 2.0:
-                collector.add("flood_entropy", "context_flooding", Severity.MEDIUM, 0.7,
-                              f"Context flooding: low-entropy text ({entropy:.2f} bits/char)")
+                collector.add(
+                    "flood_entropy",
+                    "context_flooding",
+                    Severity.MEDIUM,
+                    0.7,
+                    f"Context flooding: low-entropy text ({entropy:.2f} bits/char)",
+                )
 
     def _pii(self, text: str, collector: _Collector, location: str) -> list[PiiMatch]:
         matches = find_pii(text, self.phone_finder)
@@ -217,14 +258,29 @@ class RegexSecurityAnalyzer:
             by_type.setdefault(match.pii_type, match)
         for pii_type, match in by_type.items():
             count = sum(1 for m in matches if m.pii_type == pii_type)
-            collector.add(f"pii_{pii_type}", "pii_detected", Severity.MEDIUM, match.confidence,
-                          f"PII detected: {pii_type.replace('_', ' ')} ({count})",
-                          {"pii_type": pii_type, "count": str(count)}, location)
+            collector.add(
+                f"pii_{pii_type}",
+                "pii_detected",
+                Severity.MEDIUM,
+                match.confidence,
+                f"PII detected: {pii_type.replace('_', ' ')} ({count})",
+                {"pii_type": pii_type, "count": str(count)},
+                location,
+            )
         return matches
 
+    def pii_matches(self, text: str) -> list[PiiMatch]:
+        return find_pii(text, self.phone_finder)
+
     # -- response side ------------------------------------------------------------------------------------------
-    def analyze_response(self, text: str, now: dt.datetime | None = None, *, location: str = "response.content",
-                         toxicity: bool | None = None) -> list[SecurityFinding]:
+    def analyze_response(
+        self,
+        text: str,
+        now: dt.datetime | None = None,
+        *,
+        location: str = "response.content",
+        toxicity: bool | None = None,
+    ) -> list[SecurityFinding]:
         collector = _Collector(location, now or dt.datetime.now(dt.UTC))
         if not text:
             return []
@@ -237,9 +293,14 @@ class RegexSecurityAnalyzer:
     def _leakage(self, text: str, collector: _Collector) -> None:
         for pattern in SECRET_PATTERNS:
             if pattern.regex.search(text):
-                collector.add(pattern.name, pattern.finding_type, pattern.severity, pattern.confidence,
-                              f"Possible secret in text: {pattern.name.replace('_', ' ')}",
-                              {"pattern_name": pattern.name})
+                collector.add(
+                    pattern.name,
+                    pattern.finding_type,
+                    pattern.severity,
+                    pattern.confidence,
+                    f"Possible secret in text: {pattern.name.replace('_', ' ')}",
+                    {"pattern_name": pattern.name},
+                )
 
     def _toxicity(self, text: str, collector: _Collector) -> None:
         for category, (base, patterns) in TOXICITY_PATTERNS.items():
@@ -248,12 +309,20 @@ class RegexSecurityAnalyzer:
                 continue
             score = min(base + 0.1 * (hits - 1), 0.95)
             severity = (
-                Severity.CRITICAL if score >= 0.9 or category == "severe_toxic"
-                else Severity.HIGH if score >= 0.8 or category == "threat"
+                Severity.CRITICAL
+                if score >= 0.9 or category == "severe_toxic"
+                else Severity.HIGH
+                if score >= 0.8 or category == "threat"
                 else Severity.MEDIUM
             )
-            collector.add(f"toxicity_{category}", "output_toxicity", severity, score,
-                          f"Toxic content: {category.replace('_', ' ')}", {"category": category})
+            collector.add(
+                f"toxicity_{category}",
+                "output_toxicity",
+                severity,
+                score,
+                f"Toxic content: {category.replace('_', ' ')}",
+                {"category": category},
+            )
 
     # -- agent actions ------------------------------------------------------------------------------------------
     def analyze_actions(self, actions: Iterable[AgentAction], now: dt.datetime | None = None) -> list[SecurityFinding]:
@@ -268,27 +337,57 @@ class RegexSecurityAnalyzer:
             for name, severity, confidence, regex in DANGEROUS_COMMANDS:
                 if regex.search(text):
                     finding_type = "encoding_attack" if name == "decode_and_execute" else "dangerous_command"
-                    collector.add(f"{action.id}:{name}", finding_type, severity, confidence,
-                                  f"Dangerous command in agent action '{action.name}': {name.replace('_', ' ')}",
-                                  {**meta, "pattern_name": name}, "agent_action.command")
+                    collector.add(
+                        f"{action.id}:{name}",
+                        finding_type,
+                        severity,
+                        confidence,
+                        f"Dangerous command in agent action '{action.name}': {name.replace('_', ' ')}",
+                        {**meta, "pattern_name": name},
+                        "agent_action.command",
+                    )
             for match in IP_URL.finditer(text):
                 if match.group(1) not in ("127.0.0.1", "0.0.0.0"):
-                    collector.add(f"{action.id}:ip_url", "suspicious_url", Severity.MEDIUM, 0.7,
-                                  f"Agent action '{action.name}' reaches a raw IP address",
-                                  {**meta, "host": match.group(1)}, "agent_action.web_access")
+                    collector.add(
+                        f"{action.id}:ip_url",
+                        "suspicious_url",
+                        Severity.MEDIUM,
+                        0.7,
+                        f"Agent action '{action.name}' reaches a raw IP address",
+                        {**meta, "host": match.group(1)},
+                        "agent_action.web_access",
+                    )
             lowered = text.lower()
             for host in SUSPICIOUS_HOSTS:
                 if host in lowered or (host.endswith(".onion") and ".onion" in lowered):
-                    collector.add(f"{action.id}:host", "suspicious_url", Severity.HIGH, 0.8,
-                                  f"Agent action '{action.name}' reaches {host}", {**meta, "host": host},
-                                  "agent_action.web_access")
+                    collector.add(
+                        f"{action.id}:host",
+                        "suspicious_url",
+                        Severity.HIGH,
+                        0.8,
+                        f"Agent action '{action.name}' reaches {host}",
+                        {**meta, "host": host},
+                        "agent_action.web_access",
+                    )
             if ".onion" in lowered:
-                collector.add(f"{action.id}:onion", "suspicious_url", Severity.HIGH, 0.8,
-                              f"Agent action '{action.name}' reaches a Tor hidden service", meta,
-                              "agent_action.web_access")
+                collector.add(
+                    f"{action.id}:onion",
+                    "suspicious_url",
+                    Severity.HIGH,
+                    0.8,
+                    f"Agent action '{action.name}' reaches a Tor hidden service",
+                    meta,
+                    "agent_action.web_access",
+                )
             file_match = SENSITIVE_FILES.search(text)
             if file_match:
-                collector.add(f"{action.id}:file", "sensitive_file_access", Severity.HIGH, 0.9,
-                              f"Agent action '{action.name}' touches a sensitive file", {**meta, "kind": kind},
-                              "agent_action.file_access")
+                collector.add(
+                    f"{action.id}:file",
+                    "sensitive_file_access",
+                    Severity.HIGH,
+                    0.9,
+                    f"Agent action '{action.name}' touches a sensitive file",
+                    {**meta, "kind": kind},
+                    "agent_action.file_access",
+                )
         return collector.findings

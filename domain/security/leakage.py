@@ -25,22 +25,48 @@ SECRET_PATTERNS: tuple[SecretPattern, ...] = tuple(
     for name, kind, sev, conf, rx in [
         ("jwt", "secret_leakage", C, 0.95, r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
         ("aws_access_key", "secret_leakage", C, 0.95, r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
-        ("aws_secret_key", "secret_leakage", C, 0.9,
-         r"(?i)aws_?secret_?(?:access_?)?key\W{0,5}[\"']?[A-Za-z0-9/+=]{40}\b"),
+        (
+            "aws_secret_key",
+            "secret_leakage",
+            C,
+            0.9,
+            r"(?i)aws_?secret_?(?:access_?)?key\W{0,5}[\"']?[A-Za-z0-9/+=]{40}\b",
+        ),
         ("github_token", "secret_leakage", C, 0.95, r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36,}\b"),
         ("github_pat", "secret_leakage", C, 0.95, r"\bgithub_pat_[A-Za-z0-9_]{60,}\b"),
         ("slack_token", "secret_leakage", C, 0.9, r"\bxox[bpars]-[A-Za-z0-9-]{10,}"),
-        ("private_key", "secret_leakage", C, 0.95, r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY"),
-        ("gcp_service_account", "secret_leakage", H, 0.9,
-         r"\"type\"\s*:\s*\"service_account\"[\s\S]{0,400}\"private_key|\"private_key\"\s*:\s*\"-----BEGIN"),
+        (
+            "private_key",
+            "secret_leakage",
+            C,
+            0.95,
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY",
+        ),
+        (
+            "gcp_service_account",
+            "secret_leakage",
+            H,
+            0.9,
+            r"\"type\"\s*:\s*\"service_account\"[\s\S]{0,400}\"private_key|\"private_key\"\s*:\s*\"-----BEGIN",
+        ),
         ("openai_key", "secret_leakage", C, 0.9, r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_-]{32,}"),
         ("stripe_key", "secret_leakage", C, 0.9, r"\b(?:sk|rk)_live_[A-Za-z0-9]{20,}"),
         ("google_api_key", "secret_leakage", H, 0.85, r"\bAIza[0-9A-Za-z_-]{35}\b"),
-        ("credential_assignment", "data_leakage", C, 0.9,
-         r"(?i)\b(?:api[_-]?key|secret[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|password|passwd)"
-         r"\s*[:=]\s*[\"']?(?!\*{3}|x{3}|<|\{|your|placeholder|changeme|example)[A-Za-z0-9_\-+/=.!@#$%^&]{8,}"),
-        ("system_prompt_leak", "data_leakage", H, 0.85,
-         r"(?i)\b(?:my|the) (?:system prompt|initial instructions|system instructions) (?:is|are|says?|reads?)\s*:"),
+        (
+            "credential_assignment",
+            "data_leakage",
+            C,
+            0.9,
+            r"(?i)\b(?:api[_-]?key|secret[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|password|passwd)"
+            r"\s*[:=]\s*[\"']?(?!\*{3}|x{3}|<|\{|your|placeholder|changeme|example)[A-Za-z0-9_\-+/=.!@#$%^&]{8,}",
+        ),
+        (
+            "system_prompt_leak",
+            "data_leakage",
+            H,
+            0.85,
+            r"(?i)\b(?:my|the) (?:system prompt|initial instructions|system instructions) (?:is|are|says?|reads?)\s*:",
+        ),
     ]
 )
 

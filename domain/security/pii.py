@@ -136,8 +136,11 @@ def find_pii(text: str, phone_finder: PhoneFinder | None = None) -> list[PiiMatc
         context = text[max(0, m.start() - 40) : m.start()].lower()
         if luhn_valid(digits) and ("sin" in context or "social insurance" in context):
             add("canadian_sin", m.start(), m.end(), 0.8)
-    phones = phone_finder(text) if phone_finder is not None else ((m.start(), m.end()) for m in
-                                                                   _PHONE_FALLBACK.finditer(text))
+    phones = (
+        phone_finder(text)
+        if phone_finder is not None
+        else ((m.start(), m.end()) for m in _PHONE_FALLBACK.finditer(text))
+    )
     for start, end in phones:
         add("phone_number", start, end, 0.85)
     found.sort(key=lambda m: m.start)

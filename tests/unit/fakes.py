@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
+from domain.findings import SecurityFinding
 from domain.traces import TraceSpan
 
 
@@ -15,6 +17,7 @@ class RecordingTelemetry:
         self.storage_dropped = 0
         self.breaker_states: list[tuple[str, str]] = []
         self.failures: Counter[str] = Counter()
+        self.analysed_findings: list[SecurityFinding] = []
 
     def exchange_captured(self, span: TraceSpan) -> None:
         self.captured.append(span)
@@ -30,6 +33,9 @@ class RecordingTelemetry:
 
     def breaker_state(self, subsystem: str, state: str) -> None:
         self.breaker_states.append((subsystem, state))
+
+    def analysis_completed(self, findings: Sequence[SecurityFinding], seconds_per_exchange: float) -> None:
+        self.analysed_findings.extend(findings)
 
     def pipeline_failure(self, stage: str) -> None:
         self.failures[stage] += 1

@@ -1,0 +1,186 @@
+"""Post-hoc analysis actor, between capture and storage.
+
+Every captured span gets the request side, the response side and its tool calls analysed; findings and the security
+score are attached before the span is stored. Analysis runs in a worker thread (one at a time, through a capacity
+limiter) so the trio thread that forwards requests is never blocked, with a timeout and the security circuit
+breaker around it. A span whose analysis was skipped, timed out or failed says so (``analysis_status`` plus an Info
+finding), so "no findings" never silently means "not analysed". PII redaction (``pii.action``) happens here too, so
+raw PII values never reach storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+
+import attrs
+import trio
+
+from app.messages import CapturedSpan
+from domain.circuit import CircuitBreaker
+from domain.findings import SecurityFinding, Severity, security_score
+from domain.security.pii import redact
+from domain.traces import AnalysisStatus, TraceSpan
+from ports.security import SecurityAnalyzer
+from ports.telemetry import Telemetry
+
+log = logging.getLogger("llmtrace.analysis")
+
+MAX_BATCH = 32
+
+
+@attrs.frozen(kw_only=True)
+class AnalysisPolicy:
+    enabled: bool = True
+    timeout_s: float = 5.0
+    pii_action: str = "alert_only"  # alert_only | alert_and_redact | redact_silent
+    output_safety: bool = False
+    toxicity: bool = False
+    monitoring_scope: str = "hybrid"  # hybrid | input_only | output_only
+
+    @property
+    def redacts(self) -> bool:
+        return self.pii_action in ("alert_and_redact", "redact_silent")
+
+
+def _note(status: AnalysisStatus, reason: str) -> SecurityFinding:
+    return SecurityFinding(
+        id=str(uuid.uuid4()),
+        severity=Severity.INFO,
+        finding_type=f"analysis_{status.value}",
+        description=reason,
+        confidence=1.0,
+        location="analysis",
+        detected_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        metadata={"analysis_status": status.value},
+    )
+
+
+def redact_span(span: TraceSpan, analyzer: SecurityAnalyzer) -> TraceSpan:
+    def clean(text: str | None) -> str | None:
+        if not text:
+            return text
+        return redact(text, analyzer.pii_matches(text))
+
+    actions = tuple(attrs.evolve(a, arguments=clean(a.arguments), result=clean(a.result)) for a in span.agent_actions)
+    return attrs.evolve(span, prompt=clean(span.prompt) or "", response=clean(span.response), agent_actions=actions)
+
+
+def analyze_span(item: CapturedSpan, analyzer: SecurityAnalyzer, policy: AnalysisPolicy) -> TraceSpan:
+    """Synchronous and CPU-bound: the actor runs it in a worker thread."""
+    span = item.span
+    now = dt.datetime.now(dt.UTC)
+    findings: list[SecurityFinding] = []
+    if policy.monitoring_scope != "output_only":
+        findings += analyzer.analyze_request(item.analysis_text, now)
+    if policy.monitoring_scope != "input_only" and span.response:
+        findings += analyzer.analyze_response(span.response, now, toxicity=policy.toxicity)
+    findings += analyzer.analyze_actions(span.agent_actions, now)
+    findings += item.prior_findings
+    if policy.pii_action == "redact_silent":
+        findings = [f for f in findings if f.finding_type != "pii_detected"]
+    if policy.redacts:
+        span = redact_span(span, analyzer)
+    return attrs.evolve(
+        span,
+        security_findings=tuple(findings),
+        security_score=security_score(findings),
+        analysis_status=AnalysisStatus.COMPLETED,
+    )
+
+
+def mark(
+    item: CapturedSpan, status: AnalysisStatus, reason: str, analyzer: SecurityAnalyzer | None, policy: AnalysisPolicy
+) -> TraceSpan:
+    """A span that was not analysed: say so, keep what inline checks found, and still honour redaction."""
+    span = item.span
+    if policy.redacts:
+        try:
+            if analyzer is None:
+                raise TimeoutError
+            span = redact_span(span, analyzer)
+        except Exception:  # noqa: BLE001 - a span we cannot redact is stored without prompt, response or arguments
+            span = attrs.evolve(
+                span,
+                prompt="[REDACTED: not analysed]",
+                response=None,
+                agent_actions=tuple(attrs.evolve(a, arguments=None, result=None) for a in span.agent_actions),
+            )
+    findings = (*item.prior_findings, _note(status, reason))
+    return attrs.evolve(
+        span, security_findings=findings, security_score=security_score(findings), analysis_status=status
+    )
+
+
+async def run_analysis(
+    captured: trio.MemoryReceiveChannel[CapturedSpan],
+    spans: trio.MemorySendChannel[TraceSpan],
+    analyzer: SecurityAnalyzer,
+    breaker: CircuitBreaker,
+    policy: AnalysisPolicy,
+    telemetry: Telemetry,
+    *,
+    limiter: trio.CapacityLimiter | None = None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    limiter = limiter or trio.CapacityLimiter(1)
+    async with captured, spans:
+        task_status.started()
+        async for first in captured:
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(captured.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            for span in await analyze_batch(batch, analyzer, breaker, policy, telemetry, limiter):
+                await spans.send(span)
+
+
+async def analyze_batch(
+    batch: Sequence[CapturedSpan],
+    analyzer: SecurityAnalyzer,
+    breaker: CircuitBreaker,
+    policy: AnalysisPolicy,
+    telemetry: Telemetry,
+    limiter: trio.CapacityLimiter,
+) -> list[TraceSpan]:
+    if not policy.enabled:
+        return [mark(i, AnalysisStatus.DISABLED, "security analysis is disabled", analyzer, policy) for i in batch]
+    if not breaker.allow(trio.current_time()):
+        telemetry.breaker_state("security", breaker.state.value)
+        return [
+            mark(i, AnalysisStatus.SKIPPED, "security analysis skipped: circuit breaker open", analyzer, policy)
+            for i in batch
+        ]
+    started = time.perf_counter()
+
+    def work() -> list[TraceSpan]:
+        return [analyze_span(item, analyzer, policy) for item in batch]
+
+    result: list[TraceSpan] | None = None
+    failure: str | None = None
+    with trio.move_on_after(policy.timeout_s * len(batch)) as scope:
+        try:
+            result = await trio.to_thread.run_sync(work, limiter=limiter, abandon_on_cancel=True)
+        except Exception as exc:
+            log.exception("security analysis failed")
+            failure = f"{type(exc).__name__}: {exc}"
+    if result is not None:
+        breaker.on_success()
+        telemetry.breaker_state("security", breaker.state.value)
+        telemetry.analysis_completed(
+            [f for s in result for f in s.security_findings], (time.perf_counter() - started) / len(batch)
+        )
+        return result
+    breaker.on_failure(trio.current_time())
+    telemetry.breaker_state("security", breaker.state.value)
+    telemetry.pipeline_failure("analysis")
+    if scope.cancelled_caught:
+        status, reason = AnalysisStatus.TIMED_OUT, f"security analysis timed out after {policy.timeout_s:g}s"
+    else:
+        status, reason = AnalysisStatus.FAILED, f"security analysis failed: {failure}"
+    return [mark(i, status, reason, None if status is AnalysisStatus.TIMED_OUT else analyzer, policy) for i in batch]
