@@ -37,6 +37,7 @@ from app.settings import ProxyConfig
 from app.use_cases.health import HealthMonitor
 from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
 from app.use_cases.recording import ChannelExchangeRecorder
+from app.use_cases.report_action import ActionReports
 from domain.capture import CompletedExchange, resolve_tenant
 from domain.circuit import CircuitBreaker
 from domain.findings import Severity
@@ -251,6 +252,7 @@ async def serve_proxy(
             render_metrics=telemetry.render,
             metrics_content_type=CONTENT_TYPE,
             max_request_size_bytes=config.max_request_size_bytes,
+            actions=ActionReports(repository, analyzer),
             otel_ingest_enabled=config.otel_ingest.enabled,
         )
         asgi: Any = create_asgi(api, forwarder)

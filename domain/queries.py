@@ -27,6 +27,9 @@ class TraceQuery:
     min_security_score: int | None = None
     max_security_score: int | None = None
     trace_id: str | None = None
+    has_findings: bool = False
+    finding_type: str | None = None
+    finding_severity: str | None = None  # exact severity name, e.g. "High"
     limit: int = DEFAULT_PAGE_SIZE
     offset: int = 0
 
@@ -46,3 +49,37 @@ class StorageStats:
     storage_size_bytes: int
     oldest_trace: dt.datetime | None
     newest_trace: dt.datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ActionSummary:
+    total_spans: int
+    spans_with_tool_calls: int
+    spans_with_web_access: int
+    spans_with_commands: int
+    action_counts: dict[str, int]
+    top_actions: list[tuple[str, str, int]]  # (name, action_type, count), most frequent first
+
+
+def summarize_actions(total_spans: int, action_lists: Sequence[Sequence[tuple[str, str]]]) -> ActionSummary:
+    """``action_lists``: per span with actions, its (action_type, name) pairs."""
+    counts: dict[str, int] = {}
+    by_name: dict[tuple[str, str], int] = {}
+    with_tools = with_web = with_commands = 0
+    for actions in action_lists:
+        kinds = {kind for kind, _ in actions}
+        with_tools += "tool_call" in kinds
+        with_web += "web_access" in kinds
+        with_commands += "command_execution" in kinds
+        for kind, name in actions:
+            counts[kind] = counts.get(kind, 0) + 1
+            by_name[(name, kind)] = by_name.get((name, kind), 0) + 1
+    top = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))[:20]
+    return ActionSummary(
+        total_spans=total_spans,
+        spans_with_tool_calls=with_tools,
+        spans_with_web_access=with_web,
+        spans_with_commands=with_commands,
+        action_counts=counts,
+        top_actions=[(name, kind, count) for (name, kind), count in top],
+    )

@@ -7,6 +7,7 @@ from typing import Protocol
 from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
 from domain.security.enforcement import EnforcementDecision
+from domain.traces import AgentAction
 
 
 class ExchangeRecorder(Protocol):
@@ -40,3 +41,8 @@ class OutputStreamGuard(Protocol):
 class OutputStreamGuards(Protocol):
     def open(self) -> OutputStreamGuard | None:
         """A guard for one SSE response, or None when streaming checks are off."""
+
+
+class ActionReporter(Protocol):
+    async def report(self, tenant_id: str, trace_id: str, action: AgentAction) -> bool:
+        """Append an agent action to the trace's first span, analyse it, store it. False if there is no such trace."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.queries import Page, StorageStats, TraceQuery
+from domain.queries import ActionSummary, Page, StorageStats, TraceQuery
 from domain.traces import TraceEvent, TraceSpan
 
 
@@ -29,6 +29,9 @@ class TraceRepository(Protocol):
 
     async def stats(self, tenant_id: str | None) -> StorageStats:
         """Counts for one tenant, or all tenants when ``tenant_id`` is None."""
+
+    async def action_summary(self, query: TraceQuery) -> ActionSummary:
+        """Agent actions of the spans matching ``query`` (tenant, model, operation), counted by type and name."""
 
     async def health_check(self) -> None:
         """Raise StorageUnavailable when the store cannot serve."""

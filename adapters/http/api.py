@@ -6,6 +6,8 @@ Routes translate HTTP to domain queries and back; they hold no business rules.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -15,9 +17,12 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.codec import span_to_json, stats_to_json, trace_to_json
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
+from domain.findings import Severity
 from domain.providers import provider_from_name
 from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TraceQuery
+from domain.traces import ActionType, AgentAction, truncate_utf8
 from ports.health import HealthReporter
+from ports.inbound import ActionReporter
 from ports.repositories import StorageUnavailable, TraceRepository
 
 
@@ -74,6 +79,7 @@ def create_api(
     render_metrics: Callable[[], bytes],
     metrics_content_type: str,
     max_request_size_bytes: int,
+    actions: ActionReporter | None = None,
     otel_ingest_enabled: bool = False,
 ) -> QuartTrio:
     app = QuartTrio("llmtrace")
@@ -177,10 +183,18 @@ def create_api(
 
     @app.get("/api/v1/security/findings")
     async def findings() -> Response:
-        limit, offset = _page_params()
-        page = await traces.query_spans(
-            TraceQuery(tenant_id=tenant(), min_security_score=1, limit=limit, offset=offset)
+        severity = request.args.get("severity")
+        if severity:
+            try:
+                severity = Severity.parse(severity).value
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
+        query = trace_query(
+            has_findings=True,
+            finding_type=request.args.get("finding_type") or None,
+            finding_severity=severity or None,
         )
+        page = await traces.query_spans(query)
         return jsonify(
             {
                 "data": [span_json(s) for s in page.items],
@@ -189,6 +203,37 @@ def create_api(
                 "offset": page.offset,
             }
         )
+
+    @app.get("/api/v1/actions/summary")
+    async def actions_summary() -> Response:
+        summary = await traces.action_summary(
+            TraceQuery(
+                tenant_id=tenant(),
+                model_name=request.args.get("model") or None,
+                operation_name=request.args.get("operation_name") or None,
+            )
+        )
+        return jsonify(
+            {
+                "total_spans": summary.total_spans,
+                "spans_with_tool_calls": summary.spans_with_tool_calls,
+                "spans_with_web_access": summary.spans_with_web_access,
+                "spans_with_commands": summary.spans_with_commands,
+                "action_counts": summary.action_counts,
+                "top_actions": [
+                    {"name": name, "action_type": kind, "count": count} for name, kind, count in summary.top_actions
+                ],
+            }
+        )
+
+    @app.post("/api/v1/traces/<trace_id>/actions")
+    async def report_action(trace_id: str) -> Response:
+        if actions is None:
+            return api_error(404, "action reporting is not available")
+        action = action_from_request(await request.get_json(force=True, silent=True))
+        if not await actions.report(tenant(), trace_id, action):
+            return api_error(404, f"trace {trace_id} not found")
+        return jsonify({"status": "ok", "action_id": action.id, "trace_id": trace_id})
 
     @app.get("/api/v1/stats")
     async def stats() -> Response:
@@ -205,6 +250,52 @@ def create_api(
         return api_error(501, "OTLP ingestion is not available in this build")
 
     return app
+
+
+def action_from_request(body: Any) -> AgentAction:
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    try:
+        action_type = ActionType(str(body.get("action_type", "")))
+    except ValueError:
+        kinds = ", ".join(t.value for t in ActionType)
+        raise BadRequest(f"action_type must be one of {kinds}") from None
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("name must be a non-empty string")
+
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        if value is None:
+            return None
+        return truncate_utf8(value if isinstance(value, str) else json.dumps(value))
+
+    def integer(key: str) -> int | None:
+        value = body.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadRequest(f"{key} must be an integer")
+        return value
+
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be an object")
+    return AgentAction(
+        id=str(uuid.uuid4()),
+        action_type=action_type,
+        name=name,
+        timestamp=dt.datetime.now(dt.UTC),
+        arguments=text("arguments"),
+        result=text("result"),
+        duration_ms=integer("duration_ms"),
+        success=bool(body.get("success", True)),
+        exit_code=integer("exit_code"),
+        http_method=body.get("http_method") if isinstance(body.get("http_method"), str) else None,
+        http_status=integer("http_status"),
+        file_operation=body.get("file_operation") if isinstance(body.get("file_operation"), str) else None,
+        metadata={str(k): str(v) for k, v in metadata.items()},
+    )
 
 
 API_PATHS = ("/health", "/metrics", "/v1/traces")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.queries import Page, StorageStats, TraceQuery
+from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.traces import TraceEvent, TraceSpan
 from ports.repositories import StorageUnavailable
 
@@ -23,6 +23,14 @@ def span_matches(span: TraceSpan, query: TraceQuery) -> bool:
     if query.operation_name is not None and span.operation_name != query.operation_name:
         return False
     if query.trace_id is not None and span.trace_id != query.trace_id:
+        return False
+    if query.has_findings and not span.security_findings:
+        return False
+    if query.finding_type is not None and all(f.finding_type != query.finding_type for f in span.security_findings):
+        return False
+    if query.finding_severity is not None and all(
+        f.severity.value != query.finding_severity for f in span.security_findings
+    ):
         return False
     if query.min_security_score is not None and (span.security_score or 0) < query.min_security_score:
         return False
@@ -100,6 +108,14 @@ class InMemoryTraceRepository:
             storage_size_bytes=sum(len(s.prompt) + len(s.response or "") for s in spans),
             oldest_trace=min(created) if created else None,
             newest_trace=max(created) if created else None,
+        )
+
+    async def action_summary(self, query: TraceQuery) -> ActionSummary:
+        self._check()
+        spans = [s for s in self.spans.values() if span_matches(s, query)]
+        return summarize_actions(
+            len(spans),
+            [[(a.action_type.value, a.name) for a in s.agent_actions] for s in spans if s.agent_actions],
         )
 
     async def health_check(self) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from adapters.codec import action_from_json, action_to_json, event_from_json, event_to_json
 from domain.findings import SecurityFinding
 from domain.providers import provider_from_name
-from domain.queries import Page, StorageStats, TraceQuery
+from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.traces import AnalysisStatus, TraceEvent, TraceSpan
 from ports.repositories import StorageUnavailable
 
@@ -196,6 +196,18 @@ def span_filters(query: TraceQuery) -> list[sa.ColumnElement[bool]]:
         clauses.append(s.operation_name == query.operation_name)
     if query.trace_id is not None:
         clauses.append(s.trace_id == query.trace_id)
+    if query.has_findings:
+        clauses.append(s.security_findings != "[]")
+    for key, value in (("finding_type", query.finding_type), ("severity", query.finding_severity)):
+        if value is not None:
+            findings = sa.func.json_each(s.security_findings).table_valued("value").alias(f"f_{key}")
+            clauses.append(
+                sa.exists(
+                    sa.select(sa.literal(1))
+                    .select_from(findings)
+                    .where(sa.func.json_extract(findings.c.value, f"$.{key}") == value)
+                )
+            )
     if query.min_security_score is not None:
         clauses.append(sa.func.coalesce(s.security_score, 0) >= query.min_security_score)
     if query.max_security_score is not None:
@@ -204,18 +216,23 @@ def span_filters(query: TraceQuery) -> list[sa.ColumnElement[bool]]:
 
 
 def _has_span_filters(query: TraceQuery) -> bool:
-    return any(
-        v is not None
-        for v in (
-            query.start_time,
-            query.end_time,
-            query.provider,
-            query.model_name,
-            query.operation_name,
-            query.trace_id,
-            query.min_security_score,
-            query.max_security_score,
+    return (
+        any(
+            v is not None
+            for v in (
+                query.start_time,
+                query.end_time,
+                query.provider,
+                query.model_name,
+                query.operation_name,
+                query.trace_id,
+                query.min_security_score,
+                query.max_security_score,
+                query.finding_type,
+                query.finding_severity,
+            )
         )
+        or query.has_findings
     )
 
 
@@ -409,6 +426,18 @@ class SqliteTraceRepository:
                 oldest_trace=from_ts(traces[1]),
                 newest_trace=from_ts(traces[2]),
             )
+
+        return await self._run(read)
+
+    async def action_summary(self, query: TraceQuery) -> ActionSummary:
+        def read(conn: Connection) -> ActionSummary:
+            where = span_filters(query)
+            total = conn.execute(sa.select(sa.func.count()).select_from(spans_table).where(*where)).scalar_one()
+            rows = conn.execute(
+                sa.select(spans_table.c.agent_actions).where(*where, spans_table.c.agent_actions != "[]")
+            )
+            lists = [[(a["action_type"], a["name"]) for a in json.loads(row[0])] for row in rows]
+            return summarize_actions(total, lists)
 
         return await self._run(read)
 

@@ -12,8 +12,8 @@ import trio.testing
 from adapters.storage.memory import InMemoryTraceRepository
 from app.actors.analysis import AnalysisPolicy, run_analysis
 from app.actors.capture import PricingHolder, run_capture
-from app.messages import CapturedSpan
 from app.actors.storage_writer import StorageWriter
+from app.messages import CapturedSpan
 from app.use_cases.recording import ChannelExchangeRecorder
 from domain.capture import CompletedExchange
 from domain.circuit import BreakerState, CircuitBreaker
@@ -85,13 +85,20 @@ async def test_capture_to_storage_in_batches() -> None:
     sp_send, sp_recv = trio.open_memory_channel[TraceSpan](100)
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run, sp_recv)
-        await nursery.start(run_analysis, cap_recv, sp_send, RegexSecurityAnalyzer(), CircuitBreaker("security"),
-                            AnalysisPolicy(), telemetry)
+        await nursery.start(
+            run_analysis,
+            cap_recv,
+            sp_send,
+            RegexSecurityAnalyzer(),
+            CircuitBreaker("security"),
+            AnalysisPolicy(),
+            telemetry,
+        )
         await nursery.start(run_capture, ex_recv, cap_send, PricingHolder(PricingTable()), telemetry)
         for _ in range(25):
             ex_send.send_nowait(exchange())
         with trio.fail_after(5):
-            while len(repo.spans) < 25:
+            while len(repo.spans) < 25:  # noqa: ASYNC110 - polling a fake store
                 await trio.sleep(0.01)
         assert len(repo.spans) == 25
         assert repo.batches_written >= 3  # batches of at most 10
