@@ -123,6 +123,37 @@ def concurrent(direct: str, proxy: str, total: int, concurrency: int, stream: bo
     return result
 
 
+def streaming_analysis_cost(client: httpx.Client, direct: str, plain: str, guarded: str, n: int) -> dict[str, Any]:
+    """Streams of 200 tokens: time to first token and total, direct vs proxy vs proxy with streaming analysis on."""
+    headers = {"x-mock-tokens": "200"}
+    ttft: dict[str, list[float]] = {"direct": [], "proxy": [], "guarded": []}
+    total: dict[str, list[float]] = {"direct": [], "proxy": [], "guarded": []}
+    chunks = 0
+    for i in range(n + 10):
+        for name, base in (("direct", direct), ("proxy", plain), ("guarded", guarded)):
+            started = time.perf_counter()
+            first = None
+            count = 0
+            with client.stream("POST", f"{base}/v1/chat/completions", json=STREAM, headers=headers) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: {"):
+                        count += 1
+                        if first is None and '"content": "mock' in line:
+                            first = time.perf_counter() - started
+            if i >= 10:
+                ttft[name].append((first or 0) * 1000)
+                total[name].append((time.perf_counter() - started) * 1000)
+                chunks = count
+    result: dict[str, Any] = {"chunks_per_stream": chunks}
+    for name in ttft:
+        result[name] = {"ttft_p50_ms": statistics.median(ttft[name]), "total_p50_ms": statistics.median(total[name])}
+    result["analysis_added_ttft_p50_ms"] = result["guarded"]["ttft_p50_ms"] - result["proxy"]["ttft_p50_ms"]
+    added_total = result["guarded"]["total_p50_ms"] - result["proxy"]["total_p50_ms"]
+    result["analysis_added_total_p50_ms"] = added_total
+    result["analysis_cost_per_chunk_us"] = added_total / max(chunks, 1) * 1000
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="just bench overhead")
     parser.add_argument("-n", type=int, default=500, help="sequential requests per side")
@@ -133,18 +164,28 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-"))
     mock = start_mock(tmp)
     proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}})
+    guarded = start_proxy(tmp, mock.url, {
+        "logging": {"level": "warn"},
+        "streaming_analysis": {"enabled": True, "output_enabled": True, "token_interval": 50,
+                               "early_stop_on_critical": True},
+        "output_safety": {"enabled": True, "toxicity_enabled": True},
+    })
     try:
         with httpx.Client(timeout=30) as client:
             results: dict[str, Any] = {
                 "sequential_non_streaming": sequential(client, mock.url, proxy.url, args.n, False),
                 "sequential_streaming": sequential(client, mock.url, proxy.url, args.n // 2, True),
             }
+            results["streaming_analysis"] = streaming_analysis_cost(
+                client, mock.url, proxy.url, guarded.url, args.n // 2
+            )
         results["concurrent_non_streaming"] = concurrent(mock.url, proxy.url, args.total, args.concurrency, False)
         results["concurrent_streaming"] = concurrent(mock.url, proxy.url, args.total // 2, args.concurrency, True)
         health = httpx.get(f"{proxy.url}/health").json()
         results["proxy_pipeline_after_run"] = health["pipeline"]
     finally:
         proxy.process.stop()
+        guarded.process.stop()
         mock.process.stop()
     s, st = results["sequential_non_streaming"], results["sequential_streaming"]
     c, cs = results["concurrent_non_streaming"], results["concurrent_streaming"]

@@ -84,7 +84,7 @@ class Enforcer:
 class StreamPolicy:
     token_interval: int = 50
     overlap_chars: int = 256
-    security: bool = False  # streaming_analysis.enabled: injection, PII and leakage in the output
+    security: bool = False  # streaming_analysis.enabled: PII and secret leakage in the output
     output_safety: bool = False  # output_enabled + output_safety.enabled: PII, leakage, toxicity
     toxicity: bool = False
     early_stop: bool = False
@@ -137,12 +137,6 @@ class StreamGuard:
         found = self._analyzer.analyze_response(
             window, location=location, toxicity=self._policy.output_safety and self._policy.toxicity
         )
-        if self._policy.security:
-            found += [
-                attrs.evolve(f, location=location)
-                for f in self._analyzer.analyze_request(window)
-                if f.finding_type not in ("pii_detected",) and f.severity >= Severity.HIGH
-            ]
         for finding in found:
             key = (finding.finding_type, finding.metadata.get("pattern_name") or finding.metadata.get("pii_type", ""))
             if key in self._seen:

@@ -17,6 +17,8 @@ import attrs
 
 from domain.findings import SecurityFinding, Severity
 from domain.security.leakage import (
+    ANY_SECRET,
+    ANY_TOXICITY,
     DANGEROUS_COMMANDS,
     IP_URL,
     SECRET_PATTERNS,
@@ -291,6 +293,8 @@ class RegexSecurityAnalyzer:
         return self.keep(collector.findings)
 
     def _leakage(self, text: str, collector: _Collector) -> None:
+        if not ANY_SECRET.search(text):
+            return
         for pattern in SECRET_PATTERNS:
             if pattern.regex.search(text):
                 collector.add(
@@ -303,6 +307,8 @@ class RegexSecurityAnalyzer:
                 )
 
     def _toxicity(self, text: str, collector: _Collector) -> None:
+        if not ANY_TOXICITY.search(text):
+            return
         for category, (base, patterns) in TOXICITY_PATTERNS.items():
             hits = sum(1 for p in patterns if p.search(text))
             if not hits:

@@ -71,6 +71,14 @@ SECRET_PATTERNS: tuple[SecretPattern, ...] = tuple(
 )
 
 
+def _scoped(pattern: str) -> str:
+    return f"(?i:{pattern[4:]})" if pattern.startswith("(?i)") else f"(?:{pattern})"
+
+
+# One pass over the text decides whether any secret pattern can match; the individual patterns run only then.
+ANY_SECRET = re.compile("|".join(_scoped(p.regex.pattern) for p in SECRET_PATTERNS))
+
+
 # Agent actions (tool calls, commands, URLs, files) ------------------------------------------------------------
 
 DANGEROUS_COMMANDS: tuple[tuple[str, Severity, float, re.Pattern[str]], ...] = tuple(
@@ -110,3 +118,4 @@ TOXICITY_PATTERNS = {
     category: (base, tuple(re.compile(p, re.IGNORECASE) for p in patterns))
     for category, (base, patterns) in TOXICITY_LEXICON.items()
 }
+ANY_TOXICITY = re.compile("|".join(p for _, patterns in TOXICITY_LEXICON.values() for p in patterns), re.IGNORECASE)

@@ -85,6 +85,7 @@ _UK_NIN = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-T
 _NHS = re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b")
 _SIN = re.compile(r"\b\d{3}[ -]\d{3}[ -]\d{3}\b")
 _PHONE_FALLBACK = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[.-]\d{4}\b")
+_DIGIT_RUN = re.compile(r"\d[\d\s().-]{4,}\d")
 _FENCE = re.compile(r"```")
 _URL = re.compile(r"https?://\S+")
 
@@ -104,6 +105,8 @@ def _in_url(text: str, start: int, end: int) -> bool:
 def find_pii(text: str, phone_finder: PhoneFinder | None = None) -> list[PiiMatch]:
     """Validated PII spans, left to right, not overlapping."""
     found: list[PiiMatch] = []
+    if "@" not in text and not _DIGIT_RUN.search(text):
+        return found  # every PII type here needs an @ or a run of digits
 
     def add(pii_type: str, start: int, end: int, confidence: float) -> None:
         value = text[start:end]
