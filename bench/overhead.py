@@ -164,12 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-"))
     mock = start_mock(tmp)
     proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}})
-    guarded = start_proxy(tmp, mock.url, {
-        "logging": {"level": "warn"},
-        "streaming_analysis": {"enabled": True, "output_enabled": True, "token_interval": 50,
-                               "early_stop_on_critical": True},
-        "output_safety": {"enabled": True, "toxicity_enabled": True},
-    })
+    guarded = start_proxy(
+        tmp,
+        mock.url,
+        {
+            "logging": {"level": "warn"},
+            "streaming_analysis": {
+                "enabled": True,
+                "output_enabled": True,
+                "token_interval": 50,
+                "early_stop_on_critical": True,
+            },
+            "output_safety": {"enabled": True, "toxicity_enabled": True},
+        },
+    )
     try:
         with httpx.Client(timeout=30) as client:
             results: dict[str, Any] = {
