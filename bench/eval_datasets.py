@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from app.eval_cli import evaluate, load_dataset  # noqa: E402
+from app.eval_cli import evaluate, load_dataset
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "prompt_attacks"
 
