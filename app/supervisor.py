@@ -27,23 +27,27 @@ from adapters.http.api import create_api, create_asgi
 from adapters.http.forwarder import Forwarder
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
 from adapters.storage.memory import InMemoryTraceRepository
+from adapters.storage.memory_metadata import InMemoryMetadataRepository
 from adapters.storage.sqlite import SqliteTraceRepository
+from adapters.storage.sqlite_metadata import SqliteMetadataRepository
 from app.actors.analysis import AnalysisPolicy, run_analysis
 from app.actors.capture import PricingHolder, run_capture
 from app.actors.storage_writer import StorageWriter
 from app.analysis import build_analyzer
 from app.messages import CapturedSpan
-from app.settings import ProxyConfig
+from app.settings import ProxyConfig, redact, to_plain
+from app.use_cases.access import AccessControl, ProxyGate, SpendLedger, TenantSettingsCache
 from app.use_cases.health import HealthMonitor
 from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
 from app.use_cases.recording import ChannelExchangeRecorder
 from app.use_cases.report_action import ActionReports
+from app.use_cases.tenants import TenantAdmin
 from domain.capture import CompletedExchange, resolve_tenant
 from domain.circuit import CircuitBreaker
 from domain.findings import Severity
 from domain.pricing import PricingTable, parse_price_map
 from domain.traces import TraceSpan
-from ports.repositories import TraceRepository
+from ports.repositories import MetadataRepository, TraceRepository
 
 log = logging.getLogger("llmtrace")
 
@@ -101,12 +105,13 @@ def tenant_from_headers(headers: Mapping[bytes, bytes]) -> str:
     return resolve_tenant(tenant.decode("latin-1") if tenant else None, auth.decode("latin-1") if auth else None)
 
 
-def open_trace_repository(config: ProxyConfig) -> TraceRepository:
+def open_stores(config: ProxyConfig) -> tuple[TraceRepository, MetadataRepository]:
     profile = config.storage.profile
     if profile == "memory":
-        return InMemoryTraceRepository()
+        return InMemoryTraceRepository(), InMemoryMetadataRepository()
     if profile == "lite":
-        return SqliteTraceRepository.open(config.storage.database_path, migrate=config.storage.auto_migrate)
+        traces = SqliteTraceRepository.open(config.storage.database_path, migrate=config.storage.auto_migrate)
+        return traces, SqliteMetadataRepository(traces.engine)
     raise ValueError(f"storage profile {profile!r} is not available in this build")
 
 
@@ -158,7 +163,13 @@ async def serve_proxy(
     shutdown = shutdown or trio.Event()
     telemetry = PrometheusTelemetry()
     pricing = PricingHolder(load_pricing(config))
-    repository = open_trace_repository(config)
+    repository, metadata = open_stores(config)
+    access = AccessControl(
+        metadata, enabled=config.auth.enabled, admin_key=config.auth.admin_key, anonymous_tenant=tenant_from_headers
+    )
+    tenant_settings = TenantSettingsCache(metadata)
+    spend = SpendLedger()
+    gate = ProxyGate(access, tenant_settings, spend)
     cb = config.circuit_breaker
     storage_breaker = CircuitBreaker(
         "storage", cb.failure_threshold, cb.recovery_timeout_ms / 1000, cb.half_open_max_calls
@@ -240,7 +251,7 @@ async def serve_proxy(
             upstream_url=config.upstream_url,
             max_request_size_bytes=config.max_request_size_bytes,
             recorder=recorder,
-            resolve_tenant=tenant_from_headers,
+            gate=gate,
             active=telemetry.active_connections,
             enforcer=enforcer,
             stream_guards=StreamGuards(analyzer, stream_policy(config)),
@@ -248,11 +259,13 @@ async def serve_proxy(
         api = create_api(
             traces=repository,
             health=health,
-            tenant_of=tenant_from_headers,
+            access=access,
             render_metrics=telemetry.render,
             metrics_content_type=CONTENT_TYPE,
             max_request_size_bytes=config.max_request_size_bytes,
             actions=ActionReports(repository, analyzer),
+            admin=TenantAdmin(metadata, access, tenant_settings),
+            live_config=lambda: redact(to_plain(config)),
             otel_ingest_enabled=config.otel_ingest.enabled,
         )
         asgi: Any = create_asgi(api, forwarder)
@@ -289,5 +302,6 @@ async def serve_proxy(
                     pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)
                 root.cancel_scope.cancel()
         finally:
+            await metadata.close()
             await repository.close()
             log.info("llmtrace proxy stopped")

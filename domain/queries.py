@@ -83,3 +83,13 @@ def summarize_actions(total_spans: int, action_lists: Sequence[Sequence[tuple[st
         action_counts=counts,
         top_actions=[(name, kind, count) for (name, kind), count in top],
     )
+
+
+@attrs.frozen(kw_only=True)
+class AuditQuery:
+    tenant_id: str
+    event_type: str | None = None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+    offset: int = 0

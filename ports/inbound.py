@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
+from domain.queries import AuditQuery, Page
 from domain.security.enforcement import EnforcementDecision
+from domain.tenancy import ApiKey, AuditEvent, Caller, CreatedKey, CreatedTenant, Rejection, Tenant, TenantSettings
 from domain.traces import AgentAction
 
 
@@ -46,3 +49,45 @@ class OutputStreamGuards(Protocol):
 class ActionReporter(Protocol):
     async def report(self, tenant_id: str, trace_id: str, action: AgentAction) -> bool:
         """Append an agent action to the trace's first span, analyse it, store it. False if there is no such trace."""
+
+
+class Authenticator(Protocol):
+    enabled: bool
+
+    async def for_api(self, headers: Mapping[bytes, bytes]) -> Caller:
+        """Who is calling the REST API; raises AuthError (401)."""
+
+
+class ProxyAdmission(Protocol):
+    enabled: bool
+
+    async def admit(self, headers: Mapping[bytes, bytes]) -> tuple[str, Rejection | None]:
+        """The tenant of a proxied request, or why it is refused (401, 429) before anything is forwarded."""
+
+
+class Administration(Protocol):
+    """Tenants, settings, API keys and audit (raises AuthError, Forbidden, NotFound, Invalid)."""
+
+    async def create_tenant(self, caller: Caller, name: str, plan: str, config: Mapping[str, Any]) -> CreatedTenant: ...
+
+    async def list_tenants(self, caller: Caller) -> list[Tenant]: ...
+
+    async def get_tenant(self, caller: Caller, tenant_id: str) -> Tenant: ...
+
+    async def update_tenant(self, caller: Caller, tenant_id: str, changes: Mapping[str, Any]) -> Tenant: ...
+
+    async def delete_tenant(self, caller: Caller, tenant_id: str) -> None: ...
+
+    async def reset_token(self, caller: Caller, tenant_id: str) -> str: ...
+
+    async def get_settings(self, caller: Caller, tenant_id: str) -> TenantSettings: ...
+
+    async def put_settings(self, caller: Caller, tenant_id: str, data: Mapping[str, Any]) -> TenantSettings: ...
+
+    async def create_key(self, caller: Caller, tenant_id: str | None, name: str, role_name: str) -> CreatedKey: ...
+
+    async def list_keys(self, caller: Caller) -> list[ApiKey]: ...
+
+    async def revoke_key(self, caller: Caller, key_id: str) -> None: ...
+
+    async def audit_events(self, caller: Caller, query: AuditQuery) -> Page[AuditEvent]: ...

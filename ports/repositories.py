@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.queries import ActionSummary, Page, StorageStats, TraceQuery
+from domain.queries import ActionSummary, AuditQuery, Page, StorageStats, TraceQuery
+from domain.tenancy import ApiKey, AuditEvent, Tenant, TenantSettings
 from domain.traces import TraceEvent, TraceSpan
 
 
@@ -35,5 +37,47 @@ class TraceRepository(Protocol):
 
     async def health_check(self) -> None:
         """Raise StorageUnavailable when the store cannot serve."""
+
+    async def close(self) -> None: ...
+
+
+class MetadataRepository(Protocol):
+    """Tenants, their settings, API keys and the audit trail. Secrets are stored only as hashes."""
+
+    async def create_tenant(self, tenant: Tenant) -> None: ...
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    async def get_tenant_by_token_hash(self, token_hash: str) -> Tenant | None: ...
+
+    async def list_tenants(self) -> list[Tenant]:
+        """Newest first."""
+
+    async def update_tenant(self, tenant: Tenant) -> None: ...
+
+    async def delete_tenant(self, tenant_id: str) -> bool:
+        """Deletes the tenant with its settings and API keys (its traces and audit trail stay)."""
+
+    async def get_settings(self, tenant_id: str) -> TenantSettings | None: ...
+
+    async def put_settings(self, settings: TenantSettings) -> None: ...
+
+    async def create_api_key(self, key: ApiKey) -> None: ...
+
+    async def get_api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """Active (not revoked) keys only."""
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        """Including revoked ones, newest first."""
+
+    async def revoke_api_key(self, tenant_id: str, key_id: str, at: dt.datetime) -> bool:
+        """False when the tenant has no such active key."""
+
+    async def record_audit_event(self, event: AuditEvent) -> None: ...
+
+    async def query_audit_events(self, query: AuditQuery) -> Page[AuditEvent]:
+        """Newest first."""
+
+    async def health_check(self) -> None: ...
 
     async def close(self) -> None: ...

@@ -11,18 +11,21 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, g, jsonify, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from adapters.codec import span_to_json, stats_to_json, trace_to_json
+from adapters.codec import iso, span_to_json, stats_to_json, trace_to_json
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
+from adapters.http.openapi import ROUTE_ROLES, openapi_document
+from domain.errors import AuthError, Forbidden, Invalid, NotFound
 from domain.findings import Severity
 from domain.providers import provider_from_name
-from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TraceQuery
+from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, TraceQuery
+from domain.tenancy import ApiKey, AuditEvent, Caller, Tenant, settings_to_json
 from domain.traces import ActionType, AgentAction, truncate_utf8
 from ports.health import HealthReporter
-from ports.inbound import ActionReporter
+from ports.inbound import ActionReporter, Administration, Authenticator
 from ports.repositories import StorageUnavailable, TraceRepository
 
 
@@ -75,11 +78,13 @@ def create_api(
     *,
     traces: TraceRepository,
     health: HealthReporter,
-    tenant_of: Callable[[dict[bytes, bytes]], str],
+    access: Authenticator,
     render_metrics: Callable[[], bytes],
     metrics_content_type: str,
     max_request_size_bytes: int,
     actions: ActionReporter | None = None,
+    admin: Administration | None = None,
+    live_config: Callable[[], dict[str, Any]] | None = None,
     otel_ingest_enabled: bool = False,
 ) -> QuartTrio:
     app = QuartTrio("llmtrace")
@@ -88,9 +93,51 @@ def create_api(
     app.config["BODY_TIMEOUT"] = 60
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    def caller() -> Caller:
+        return g.caller  # type: ignore[no-any-return]
+
     def tenant() -> str:
+        return caller().tenant_id
+
+    def administration() -> Administration:
+        if admin is None:
+            raise NotFound("tenant administration is not available")
+        return admin
+
+    @app.before_request
+    async def authenticate() -> Response | None:
+        if request.path == "/health":
+            return None
         headers = {k.lower().encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
-        return tenant_of(headers)
+        g.caller = await access.for_api(headers)
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        needed = ROUTE_ROLES.get((request.method, rule)) if rule else None
+        if needed is None:
+            return None  # unknown route: Quart answers 404 (only after authentication)
+        role, superuser_only = needed
+        if caller().role < role:
+            raise Forbidden(f"this route requires the {role.value} role (caller has {caller().role.value})")
+        if superuser_only and not caller().superuser:
+            raise Forbidden("this route requires the bootstrap admin key")
+        return None
+
+    @app.errorhandler(AuthError)
+    async def _unauthorized(exc: AuthError) -> Response:
+        response = api_error(401, str(exc), "auth_error")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.errorhandler(Forbidden)
+    async def _forbidden(exc: Forbidden) -> Response:
+        return api_error(403, str(exc), "auth_error")
+
+    @app.errorhandler(NotFound)
+    async def _not_found(exc: NotFound) -> Response:
+        return api_error(404, str(exc))
+
+    @app.errorhandler(Invalid)
+    async def _invalid(exc: Invalid) -> Response:
+        return api_error(400, str(exc))
 
     @app.errorhandler(BadRequest)
     async def _bad_request(exc: BadRequest) -> Response:
@@ -243,6 +290,113 @@ def create_api(
     async def global_stats() -> Response:
         return jsonify(stats_to_json(await traces.stats(None)))
 
+    async def json_body() -> dict[str, Any]:
+        body = await request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            raise BadRequest("body must be a JSON object")
+        return body
+
+    @app.get("/api/v1/config/live")
+    async def config_live() -> Response:
+        return jsonify({"config": live_config() if live_config else {}})
+
+    @app.post("/api/v1/tenants")
+    async def create_tenant() -> Response:
+        body = await json_body()
+        config = body.get("config") or {}
+        if not isinstance(config, dict):
+            raise BadRequest("config must be an object")
+        created = await administration().create_tenant(
+            caller(), str(body.get("name") or ""), str(body.get("plan") or "default"), config
+        )
+        data = tenant_json(created.tenant)
+        data["api_token"] = created.api_token
+        data["api_key"] = created.api_key_secret
+        data["api_key_id"] = created.api_key.id
+        response = jsonify(data)
+        response.status_code = 201
+        return response
+
+    @app.get("/api/v1/tenants")
+    async def list_tenants() -> Response:
+        return jsonify([tenant_json(t) for t in await administration().list_tenants(caller())])
+
+    @app.get("/api/v1/tenants/<tenant_id>")
+    async def get_tenant(tenant_id: str) -> Response:
+        return jsonify(tenant_json(await administration().get_tenant(caller(), tenant_id)))
+
+    @app.put("/api/v1/tenants/<tenant_id>")
+    async def update_tenant(tenant_id: str) -> Response:
+        return jsonify(tenant_json(await administration().update_tenant(caller(), tenant_id, await json_body())))
+
+    @app.delete("/api/v1/tenants/<tenant_id>")
+    async def delete_tenant(tenant_id: str) -> Response:
+        await administration().delete_tenant(caller(), tenant_id)
+        return Response("", status=204)
+
+    @app.post("/api/v1/tenants/<tenant_id>/token/reset")
+    async def reset_token(tenant_id: str) -> Response:
+        return jsonify({"api_token": await administration().reset_token(caller(), tenant_id)})
+
+    @app.get("/api/v1/tenants/<tenant_id>/settings")
+    async def get_settings(tenant_id: str) -> Response:
+        return jsonify(settings_to_json(await administration().get_settings(caller(), tenant_id)))
+
+    @app.put("/api/v1/tenants/<tenant_id>/settings")
+    async def put_settings(tenant_id: str) -> Response:
+        return jsonify(settings_to_json(await administration().put_settings(caller(), tenant_id, await json_body())))
+
+    @app.post("/api/v1/auth/keys")
+    async def create_key() -> Response:
+        body = await json_body()
+        tenant_id = body.get("tenant_id")
+        if tenant_id is not None and not isinstance(tenant_id, str):
+            raise BadRequest("tenant_id must be a string")
+        created = await administration().create_key(
+            caller(), tenant_id, body.get("name") or "", str(body.get("role") or "")
+        )
+        data = key_json(created.key)
+        data["key"] = created.secret
+        response = jsonify(data)
+        response.status_code = 201
+        return response
+
+    @app.get("/api/v1/auth/keys")
+    async def list_keys() -> Response:
+        return jsonify([key_json(k) for k in await administration().list_keys(caller())])
+
+    @app.delete("/api/v1/auth/keys/<key_id>")
+    async def revoke_key(key_id: str) -> Response:
+        await administration().revoke_key(caller(), key_id)
+        return Response("", status=204)
+
+    @app.get("/api/v1/audit")
+    async def audit() -> Response:
+        limit, offset = _page_params()
+        page = await administration().audit_events(
+            caller(),
+            AuditQuery(
+                tenant_id=tenant(),
+                event_type=request.args.get("event_type") or None,
+                start_time=_time_param("start_time"),
+                end_time=_time_param("end_time"),
+                limit=limit,
+                offset=offset,
+            ),
+        )
+        return jsonify(
+            {
+                "data": [audit_json(e) for e in page.items],
+                "total": page.total,
+                "limit": page.limit,
+                "offset": page.offset,
+            }
+        )
+
+    @app.get("/api-doc/openapi.json")
+    async def openapi() -> Response:
+        return jsonify(openapi_document())
+
     @app.route("/v1/traces", methods=["POST"])
     async def otlp_ingest() -> Response:
         if not otel_ingest_enabled:
@@ -250,6 +404,41 @@ def create_api(
         return api_error(501, "OTLP ingestion is not available in this build")
 
     return app
+
+
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "plan": tenant.plan,
+        "created_at": iso(tenant.created_at),
+        "config": dict(tenant.config),
+        "token_prefix": tenant.token_prefix,
+    }
+
+
+def key_json(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "key_prefix": key.key_prefix,
+        "tenant_id": key.tenant_id,
+        "role": key.role.value,
+        "created_at": iso(key.created_at),
+        "revoked_at": iso(key.revoked_at),
+    }
+
+
+def audit_json(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "tenant_id": event.tenant_id,
+        "event_type": event.event_type,
+        "actor": event.actor,
+        "resource": event.resource,
+        "data": dict(event.data),
+        "timestamp": iso(event.timestamp),
+    }
 
 
 def action_from_request(body: Any) -> AgentAction:

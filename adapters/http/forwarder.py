@@ -24,7 +24,13 @@ import trio
 from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
 from domain.providers import detect_provider
-from ports.inbound import ExchangeRecorder, OutputStreamGuard, OutputStreamGuards, RequestEnforcer
+from ports.inbound import (
+    ExchangeRecorder,
+    OutputStreamGuard,
+    OutputStreamGuards,
+    ProxyAdmission,
+    RequestEnforcer,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,6 +54,7 @@ _REQUEST_DROP = frozenset(
         b"host",
         b"content-length",
         b"accept-encoding",
+        b"x-llmtrace-token",  # an LLMTrace credential never reaches the provider
     }
 )
 _RESPONSE_DROP = frozenset(
@@ -115,7 +122,7 @@ class Forwarder:
         upstream_url: str,
         max_request_size_bytes: int,
         recorder: ExchangeRecorder,
-        resolve_tenant: Callable[[dict[bytes, bytes]], str],
+        gate: ProxyAdmission,
         active: Callable[[int], None],
         enforcer: RequestEnforcer | None = None,
         stream_guards: OutputStreamGuards | None = None,
@@ -126,7 +133,7 @@ class Forwarder:
         self._upstream = upstream_url.rstrip("/")
         self._limit = max_request_size_bytes
         self._recorder = recorder
-        self._resolve_tenant = resolve_tenant
+        self._gate = gate
         self._active = active
         self.in_flight = 0
 
@@ -149,6 +156,22 @@ class Forwarder:
             if name not in _REQUEST_DROP:
                 forward_headers.append((name, value))
         forward_headers.append((b"accept-encoding", b"identity"))
+        tenant_id, rejection = await self._gate.admit(headers_in)
+        if rejection is not None:
+            payload = json.dumps(dict(rejection.body)).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": rejection.status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                        *rejection.headers,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})
+            return
         try:
             body = await read_body(receive, self._limit)
         except RequestTooLarge:
@@ -178,7 +201,7 @@ class Forwarder:
                 CompletedExchange(
                     trace_id=str(uuid.uuid4()),
                     span_id=str(uuid.uuid4()),
-                    tenant_id=self._resolve_tenant(headers_in),
+                    tenant_id=tenant_id,
                     agent_id=agent.decode("utf-8", "replace") if agent else None,
                     provider=provider,
                     method=method,

@@ -56,6 +56,29 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS idx_spans_tenant_operation ON spans (tenant_id, operation_name)",
         ],
     ),
+    (
+        2,
+        "tenants, tenant settings, api keys, audit events (secrets stored as SHA-256 only)",
+        [
+            """CREATE TABLE IF NOT EXISTS tenants (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, plan TEXT NOT NULL, created_at TEXT NOT NULL,
+                config TEXT NOT NULL DEFAULT '{}', token_hash TEXT NOT NULL UNIQUE, token_prefix TEXT NOT NULL)""",
+            """CREATE TABLE IF NOT EXISTS tenant_settings (
+                tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+                monitoring_scope TEXT NOT NULL DEFAULT 'hybrid', security_thresholds TEXT NOT NULL DEFAULT '{}',
+                feature_flags TEXT NOT NULL DEFAULT '{}', rate_limit_rpm INTEGER, monthly_budget REAL)""",
+            """CREATE TABLE IF NOT EXISTS api_keys (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, key_prefix TEXT NOT NULL, role TEXT NOT NULL,
+                created_at TEXT NOT NULL, revoked_at TEXT)""",
+            "CREATE INDEX IF NOT EXISTS idx_api_keys_tenant ON api_keys (tenant_id)",
+            """CREATE TABLE IF NOT EXISTS audit_events (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, event_type TEXT NOT NULL, actor TEXT NOT NULL,
+                resource TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}', timestamp TEXT NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS idx_audit_tenant_time ON audit_events (tenant_id, timestamp)",
+            "CREATE INDEX IF NOT EXISTS idx_audit_tenant_type ON audit_events (tenant_id, event_type)",
+        ],
+    ),
 ]
 
 metadata = sa.MetaData()
@@ -260,20 +283,18 @@ def apply_migrations(conn: Connection) -> list[int]:
     return applied
 
 
-class SqliteTraceRepository:
+class SqliteStore:
+    """Runs each operation as one transaction in a worker thread."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         # One writer at a time (SQLite serialises writes anyway); readers run beside it under WAL.
         self._write_limiter = trio.CapacityLimiter(1)
         self._read_limiter = trio.CapacityLimiter(4)
 
-    @classmethod
-    def open(cls, database_path: str, *, migrate: bool = True) -> SqliteTraceRepository:
-        engine = create_engine(database_path)
-        if migrate:
-            with engine.connect() as conn:
-                apply_migrations(conn)
-        return cls(engine)
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     async def _run(self, fn: Callable[[Connection], T], *, write: bool = False) -> T:
         def work() -> T:
@@ -285,6 +306,19 @@ class SqliteTraceRepository:
 
         limiter = self._write_limiter if write else self._read_limiter
         return await trio.to_thread.run_sync(work, limiter=limiter)
+
+    async def health_check(self) -> None:
+        await self._run(lambda conn: conn.exec_driver_sql("SELECT 1").scalar_one())
+
+
+class SqliteTraceRepository(SqliteStore):
+    @classmethod
+    def open(cls, database_path: str, *, migrate: bool = True) -> SqliteTraceRepository:
+        engine = create_engine(database_path)
+        if migrate:
+            with engine.connect() as conn:
+                apply_migrations(conn)
+        return cls(engine)
 
     async def store_spans(self, spans: Sequence[TraceSpan]) -> None:
         if not spans:
@@ -441,9 +475,6 @@ class SqliteTraceRepository:
 
         return await self._run(read)
 
-    async def health_check(self) -> None:
-        await self._run(lambda conn: conn.exec_driver_sql("SELECT 1").scalar_one())
-
     async def close(self) -> None:
         self._engine.dispose()
 
@@ -467,6 +498,7 @@ def create_engine(database_path: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     return engine

@@ -14,15 +14,18 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import trio
 
 from app.messages import CapturedSpan
+from app.use_cases.access import TenantSettingsCache
 from domain.circuit import CircuitBreaker
 from domain.findings import SecurityFinding, Severity, security_score
+from domain.security.analyzer import category_of
 from domain.security.pii import redact
+from domain.tenancy import TenantSettings
 from domain.traces import AnalysisStatus, TraceSpan
 from ports.security import SecurityAnalyzer
 from ports.telemetry import Telemetry
@@ -69,17 +72,22 @@ def redact_span(span: TraceSpan, analyzer: SecurityAnalyzer) -> TraceSpan:
     return attrs.evolve(span, prompt=clean(span.prompt) or "", response=clean(span.response), agent_actions=actions)
 
 
-def analyze_span(item: CapturedSpan, analyzer: SecurityAnalyzer, policy: AnalysisPolicy) -> TraceSpan:
+def analyze_span(
+    item: CapturedSpan, analyzer: SecurityAnalyzer, policy: AnalysisPolicy, tenant: TenantSettings | None = None
+) -> TraceSpan:
     """Synchronous and CPU-bound: the actor runs it in a worker thread."""
     span = item.span
     now = dt.datetime.now(dt.UTC)
+    scope = tenant.monitoring_scope.value if tenant is not None else policy.monitoring_scope
     findings: list[SecurityFinding] = []
-    if policy.monitoring_scope != "output_only":
+    if scope != "output_only":
         findings += analyzer.analyze_request(item.analysis_text, now)
-    if policy.monitoring_scope != "input_only" and span.response:
+    if scope != "input_only" and span.response:
         findings += analyzer.analyze_response(span.response, now, toxicity=policy.toxicity)
     findings += analyzer.analyze_actions(span.agent_actions, now)
     findings += item.prior_findings
+    if tenant is not None and tenant.security_thresholds:
+        findings = [f for f in findings if _meets_tenant_threshold(f, tenant)]
     if policy.pii_action == "redact_silent":
         findings = [f for f in findings if f.finding_type != "pii_detected"]
     if policy.redacts:
@@ -90,6 +98,12 @@ def analyze_span(item: CapturedSpan, analyzer: SecurityAnalyzer, policy: Analysi
         security_score=security_score(findings),
         analysis_status=AnalysisStatus.COMPLETED,
     )
+
+
+def _meets_tenant_threshold(finding: SecurityFinding, tenant: TenantSettings) -> bool:
+    category = category_of(finding.finding_type)
+    minimum = tenant.security_thresholds.get(category) if category else None
+    return minimum is None or finding.confidence >= minimum
 
 
 def mark(
@@ -124,6 +138,7 @@ async def run_analysis(
     telemetry: Telemetry,
     *,
     limiter: trio.CapacityLimiter | None = None,
+    tenant_settings: TenantSettingsCache | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     limiter = limiter or trio.CapacityLimiter(1)
@@ -136,7 +151,12 @@ async def run_analysis(
                     batch.append(captured.receive_nowait())
                 except trio.WouldBlock:
                     break
-            for span in await analyze_batch(batch, analyzer, breaker, policy, telemetry, limiter):
+            tenants = {}
+            if tenant_settings is not None:
+                for item in batch:
+                    if item.span.tenant_id not in tenants:
+                        tenants[item.span.tenant_id] = await tenant_settings.get(item.span.tenant_id)
+            for span in await analyze_batch(batch, analyzer, breaker, policy, telemetry, limiter, tenants):
                 await spans.send(span)
 
 
@@ -147,7 +167,9 @@ async def analyze_batch(
     policy: AnalysisPolicy,
     telemetry: Telemetry,
     limiter: trio.CapacityLimiter,
+    tenants: Mapping[str, TenantSettings] | None = None,
 ) -> list[TraceSpan]:
+    tenants = tenants or {}
     if not policy.enabled:
         return [mark(i, AnalysisStatus.DISABLED, "security analysis is disabled", analyzer, policy) for i in batch]
     if not breaker.allow(trio.current_time()):
@@ -159,7 +181,7 @@ async def analyze_batch(
     started = time.perf_counter()
 
     def work() -> list[TraceSpan]:
-        return [analyze_span(item, analyzer, policy) for item in batch]
+        return [analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id)) for item in batch]
 
     result: list[TraceSpan] | None = None
     failure: str | None = None

@@ -9,6 +9,7 @@ import zlib
 import trio
 
 from app.messages import CapturedSpan
+from app.use_cases.access import SpendLedger
 from domain.capture import CompletedExchange, analysis_input, build_span
 from domain.pricing import PricingTable
 from ports.telemetry import Telemetry
@@ -45,6 +46,7 @@ async def run_capture(
     pricing: PricingHolder,
     telemetry: Telemetry,
     *,
+    spend: SpendLedger | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Ends when the proxy closes the exchanges channel; then closes ``spans`` so downstream drains in turn."""
@@ -58,4 +60,6 @@ async def run_capture(
                 telemetry.pipeline_failure("capture")
                 continue
             telemetry.exchange_captured(span)
+            if spend is not None and span.estimated_cost_usd:
+                spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time)
             await spans.send(CapturedSpan(span, analysis_input(exchange), exchange.inline_findings))
