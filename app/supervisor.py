@@ -276,15 +276,20 @@ async def serve_proxy(
                 async with trio.open_nursery() as pipeline:
                     await pipeline.start(writer.run, spans_recv)
                     await pipeline.start(
-                        run_analysis,
-                        captured_recv,
-                        spans_send,
-                        analyzer,
-                        security_breaker,
-                        analysis_policy(config),
-                        telemetry,
+                        partial(
+                            run_analysis,
+                            captured_recv,
+                            spans_send,
+                            analyzer,
+                            security_breaker,
+                            analysis_policy(config),
+                            telemetry,
+                            tenant_settings=tenant_settings,
+                        )
                     )
-                    await pipeline.start(run_capture, exchanges_recv, captured_send, pricing, telemetry)
+                    await pipeline.start(
+                        partial(run_capture, exchanges_recv, captured_send, pricing, telemetry, spend=spend)
+                    )
                     async with exchanges_send:
                         async with trio.open_nursery() as http:
                             binds = await http.start(
