@@ -9,7 +9,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from domain.findings import SecurityFinding
+from domain.alerting import Alert, AlertStatus
+from domain.findings import SecurityFinding, Severity
 from domain.providers import provider_from_name
 from domain.queries import StorageStats
 from domain.traces import ActionType, AgentAction, AnalysisStatus, SpanEvent, TraceEvent, TraceSpan
@@ -171,3 +172,44 @@ def stats_to_json(stats: StorageStats) -> dict[str, Any]:
         "oldest_trace": iso(stats.oldest_trace),
         "newest_trace": iso(stats.newest_trace),
     }
+
+
+def alert_to_json(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "tenant_id": alert.tenant_id,
+        "trace_id": alert.trace_id,
+        "span_id": alert.span_id,
+        "created_at": iso(alert.created_at),
+        "severity": alert.severity.value,
+        "security_score": alert.security_score,
+        "finding_types": alert.finding_types,
+        "findings": [f.to_json() for f in alert.findings],
+        "suppressed_count": alert.suppressed_count,
+        "channels": list(alert.channels),
+        "status": alert.status.value,
+        "acknowledged_at": iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "escalated_at": iso(alert.escalated_at),
+        "escalation_level": alert.escalation_level,
+    }
+
+
+def alert_from_json(data: Mapping[str, Any]) -> Alert:
+    return Alert(
+        id=str(data["id"]),
+        tenant_id=str(data["tenant_id"]),
+        trace_id=str(data["trace_id"]),
+        span_id=str(data["span_id"]),
+        created_at=parse_time(data["created_at"]) or dt.datetime.now(dt.UTC),
+        severity=Severity.parse(str(data["severity"])),
+        security_score=data.get("security_score"),
+        findings=tuple(SecurityFinding.from_json(f) for f in data.get("findings") or []),
+        suppressed_count=int(data.get("suppressed_count") or 0),
+        channels=tuple(data.get("channels") or ()),
+        status=AlertStatus(data.get("status") or "open"),
+        acknowledged_at=parse_time(data.get("acknowledged_at")),
+        acknowledged_by=data.get("acknowledged_by"),
+        escalated_at=parse_time(data.get("escalated_at")),
+        escalation_level=int(data.get("escalation_level") or 0),
+    )

@@ -396,6 +396,21 @@ def validate(config: ProxyConfig) -> list[str]:
         errors.append("storage.batch_size, storage.queue_capacity and capture_queue_capacity must be positive")
     if config.shutdown.timeout_seconds < 0:
         errors.append("shutdown.timeout_seconds must not be negative")
+    if config.alerts.enabled:
+        from domain.alerting import parse_channels
+
+        channels, channel_errors = parse_channels(
+            config.alerts.webhook_url,
+            config.alerts.channels,
+            config.alerts.min_severity,
+            config.alerts.min_security_score,
+        )
+        errors.extend(channel_errors)
+        if not channels and not channel_errors:
+            errors.append("alerts.enabled needs at least one channel (alerts.channels or alerts.webhook_url)")
+        escalation = config.alerts.escalation or {}
+        if escalation and float(escalation.get("escalate_after_seconds", 600)) <= 0:
+            errors.append("alerts.escalation.escalate_after_seconds must be greater than 0")
     if config.storage.profile == "production":
         for key in ("clickhouse_url", "postgres_url", "redis_url"):
             if not getattr(config.storage, key):

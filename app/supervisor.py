@@ -26,10 +26,15 @@ import yaml
 from adapters.http.api import create_api, create_asgi
 from adapters.http.forwarder import Forwarder
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
+from adapters.notify.channels import ChannelNotifier
 from adapters.storage.memory import InMemoryTraceRepository
+from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedupStore
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
+from adapters.storage.redis_dedup import RedisDedupStore
 from adapters.storage.sqlite import SqliteTraceRepository
+from adapters.storage.sqlite_alerts import SqliteAlertRepository
 from adapters.storage.sqlite_metadata import SqliteMetadataRepository
+from app.actors.alerts import AlertEngine, AlertPolicy
 from app.actors.analysis import AnalysisPolicy, run_analysis
 from app.actors.capture import PricingHolder, run_capture
 from app.actors.storage_writer import StorageWriter
@@ -37,17 +42,21 @@ from app.analysis import build_analyzer
 from app.messages import CapturedSpan
 from app.settings import ProxyConfig, redact, to_plain
 from app.use_cases.access import AccessControl, ProxyGate, SpendLedger, TenantSettingsCache
+from app.use_cases.alert_desk import AlertDesk
 from app.use_cases.health import HealthMonitor
 from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
 from app.use_cases.recording import ChannelExchangeRecorder
 from app.use_cases.report_action import ActionReports
 from app.use_cases.tenants import TenantAdmin
+from domain.alerting import parse_channels
 from domain.capture import CompletedExchange, resolve_tenant
 from domain.circuit import CircuitBreaker
 from domain.findings import Severity
 from domain.pricing import PricingTable, parse_price_map
 from domain.traces import TraceSpan
+from ports.alerting import AlertRepository, DedupStore
 from ports.repositories import MetadataRepository, TraceRepository
+from ports.security import SecurityAnalyzer
 
 log = logging.getLogger("llmtrace")
 
@@ -62,6 +71,18 @@ def analysis_policy(config: ProxyConfig) -> AnalysisPolicy:
         pii_action=config.pii.action,
         output_safety=config.output_safety.enabled,
         toxicity=config.output_safety.enabled and config.output_safety.toxicity_enabled,
+    )
+
+
+def alert_policy(config: ProxyConfig) -> AlertPolicy:
+    a = config.alerts
+    channels, _errors = parse_channels(a.webhook_url, a.channels, a.min_severity, a.min_security_score)
+    escalation = a.escalation or {}
+    return AlertPolicy(
+        channels=tuple(channels),
+        cooldown_s=float(a.cooldown_seconds),
+        escalation_enabled=bool(escalation.get("enabled", False)),
+        escalate_after_s=float(escalation.get("escalate_after_seconds", 600)),
     )
 
 
@@ -139,6 +160,36 @@ def hypercorn_config(config: ProxyConfig) -> hypercorn.Config:
     return hconfig
 
 
+async def _analysis_then_close_alerts(
+    engine: AlertEngine | None,
+    captured: trio.MemoryReceiveChannel[CapturedSpan],
+    spans: trio.MemorySendChannel[TraceSpan],
+    analyzer: SecurityAnalyzer,
+    breaker: CircuitBreaker,
+    policy: AnalysisPolicy,
+    telemetry: PrometheusTelemetry,
+    tenant_settings: TenantSettingsCache,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """The analysis actor feeds the alert engine; when analysis ends, the engine's intake closes too."""
+    try:
+        await run_analysis(
+            captured,
+            spans,
+            analyzer,
+            breaker,
+            policy,
+            telemetry,
+            tenant_settings=tenant_settings,
+            alert_sink=engine.offer if engine is not None else None,
+            task_status=task_status,
+        )
+    finally:
+        if engine is not None:
+            engine.close()
+
+
 async def _watch_signals(shutdown: trio.Event, pricing: PricingHolder, config: ProxyConfig) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async for signum in signals:
@@ -164,6 +215,12 @@ async def serve_proxy(
     telemetry = PrometheusTelemetry()
     pricing = PricingHolder(load_pricing(config))
     repository, metadata = open_stores(config)
+    alert_store: AlertRepository = (
+        SqliteAlertRepository(repository.engine)
+        if isinstance(repository, SqliteTraceRepository)
+        else InMemoryAlertRepository()
+    )
+    dedup: DedupStore = RedisDedupStore(config.storage.redis_url) if config.storage.redis_url else InMemoryDedupStore()
     access = AccessControl(
         metadata, enabled=config.auth.enabled, admin_key=config.auth.admin_key, anonymous_tenant=tenant_from_headers
     )
@@ -246,6 +303,11 @@ async def serve_proxy(
     )
     telemetry.gauge_from("llmtrace_storage_buffer_depth", "Spans waiting to be written", lambda: writer.depth)
     async with make_upstream_client(config) as client:
+        engine = (
+            AlertEngine(alert_policy(config), dedup, alert_store, ChannelNotifier(client), telemetry)
+            if config.alerts.enabled
+            else None
+        )
         forwarder = Forwarder(
             client=client,
             upstream_url=config.upstream_url,
@@ -266,6 +328,7 @@ async def serve_proxy(
             actions=ActionReports(repository, analyzer),
             admin=TenantAdmin(metadata, access, tenant_settings),
             live_config=lambda: redact(to_plain(config)),
+            alert_desk=AlertDesk(alert_store),
             otel_ingest_enabled=config.otel_ingest.enabled,
         )
         asgi: Any = create_asgi(api, forwarder)
@@ -274,17 +337,20 @@ async def serve_proxy(
                 if install_signal_handlers:
                     root.start_soon(_watch_signals, shutdown, pricing, config)
                 async with trio.open_nursery() as pipeline:
+                    if engine is not None:
+                        await pipeline.start(engine.run)
                     await pipeline.start(writer.run, spans_recv)
                     await pipeline.start(
                         partial(
-                            run_analysis,
+                            _analysis_then_close_alerts,
+                            engine,
                             captured_recv,
                             spans_send,
                             analyzer,
                             security_breaker,
                             analysis_policy(config),
                             telemetry,
-                            tenant_settings=tenant_settings,
+                            tenant_settings,
                         )
                     )
                     await pipeline.start(

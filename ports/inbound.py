@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from domain.alerting import Alert
 from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
 from domain.queries import AuditQuery, Page
@@ -91,3 +92,11 @@ class Administration(Protocol):
     async def revoke_key(self, caller: Caller, key_id: str) -> None: ...
 
     async def audit_events(self, caller: Caller, query: AuditQuery) -> Page[AuditEvent]: ...
+
+
+class AlertDeskPort(Protocol):
+    async def list_alerts(self, caller: Caller, limit: int, offset: int) -> Page[Alert]: ...
+
+    async def get(self, caller: Caller, alert_id: str) -> Alert: ...
+
+    async def acknowledge(self, caller: Caller, alert_id: str) -> Alert: ...

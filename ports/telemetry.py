@@ -25,5 +25,8 @@ class Telemetry(Protocol):
     def analysis_completed(self, findings: Sequence[SecurityFinding], seconds_per_exchange: float) -> None:
         """Findings by severity and type, and how long the analysis of one exchange took."""
 
+    def alert_event(self, event: str, label: str) -> None:
+        """emitted/suppressed/delivered/failed/dropped/escalated, by severity, finding type or channel."""
+
     def pipeline_failure(self, stage: str) -> None:
         """An actor failed on one item and carried on (fail open)."""

@@ -15,7 +15,7 @@ from quart import Response, g, jsonify, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from adapters.codec import iso, span_to_json, stats_to_json, trace_to_json
+from adapters.codec import alert_to_json, iso, span_to_json, stats_to_json, trace_to_json
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
 from adapters.http.openapi import ROUTE_ROLES, openapi_document
 from domain.errors import AuthError, Forbidden, Invalid, NotFound
@@ -25,7 +25,7 @@ from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, TraceQu
 from domain.tenancy import ApiKey, AuditEvent, Caller, Tenant, settings_to_json
 from domain.traces import ActionType, AgentAction, truncate_utf8
 from ports.health import HealthReporter
-from ports.inbound import ActionReporter, Administration, Authenticator
+from ports.inbound import ActionReporter, Administration, AlertDeskPort, Authenticator
 from ports.repositories import StorageUnavailable, TraceRepository
 
 
@@ -85,6 +85,7 @@ def create_api(
     actions: ActionReporter | None = None,
     admin: Administration | None = None,
     live_config: Callable[[], dict[str, Any]] | None = None,
+    alert_desk: AlertDeskPort | None = None,
     otel_ingest_enabled: bool = False,
 ) -> QuartTrio:
     app = QuartTrio("llmtrace")
@@ -392,6 +393,32 @@ def create_api(
                 "offset": page.offset,
             }
         )
+
+    def desk() -> AlertDeskPort:
+        if alert_desk is None:
+            raise NotFound("alerting is not enabled")
+        return alert_desk
+
+    @app.get("/api/v1/alerts")
+    async def list_alerts() -> Response:
+        limit, offset = _page_params()
+        page = await desk().list_alerts(caller(), limit, offset)
+        return jsonify(
+            {
+                "data": [alert_to_json(a) for a in page.items],
+                "total": page.total,
+                "limit": page.limit,
+                "offset": page.offset,
+            }
+        )
+
+    @app.get("/api/v1/alerts/<alert_id>")
+    async def get_alert(alert_id: str) -> Response:
+        return jsonify(alert_to_json(await desk().get(caller(), alert_id)))
+
+    @app.post("/api/v1/alerts/<alert_id>/ack")
+    async def ack_alert(alert_id: str) -> Response:
+        return jsonify(alert_to_json(await desk().acknowledge(caller(), alert_id)))
 
     @app.get("/api-doc/openapi.json")
     async def openapi() -> Response:

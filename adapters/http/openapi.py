@@ -60,6 +60,9 @@ OPERATIONS: dict[tuple[str, str], tuple[Role, bool, str, list[dict[str, Any]], i
     ("DELETE", "/api/v1/auth/keys/<key_id>"): (A, False, "Revoke an API key", [], 204),
     ("GET", "/api/v1/audit"): (A, False, "Audit events of the caller's tenant", [*TIME, *_q("event_type"), *PAGE],
                                200),
+    ("GET", "/api/v1/alerts"): (V, False, "Alerts of the caller's tenant, newest first", PAGE, 200),
+    ("GET", "/api/v1/alerts/<alert_id>"): (V, False, "One alert", [], 200),
+    ("POST", "/api/v1/alerts/<alert_id>/ack"): (OP, False, "Acknowledge an alert (stops its escalation)", [], 200),
     ("POST", "/v1/traces"): (V, False, "OTLP/HTTP trace ingest", [], 200),
 }  # fmt: skip
 

@@ -76,6 +76,12 @@ class PrometheusTelemetry:
             ["stage"],
             registry=r,
         )
+        self.alerts = Counter(
+            "llmtrace_alerts_total",
+            "Alert engine events (emitted, suppressed, delivered, failed, dropped, escalated)",
+            ["event", "label"],
+            registry=r,
+        )
         self.detector_name = "regex"
         self._callbacks = _CallbackGauges()
         r.register(self._callbacks)
@@ -122,6 +128,9 @@ class PrometheusTelemetry:
         for finding in findings:
             self.findings.labels(finding.severity.value, finding.finding_type).inc()
         self.detector_latency.labels(self.detector_name).observe(seconds_per_exchange)
+
+    def alert_event(self, event: str, label: str) -> None:
+        self.alerts.labels(event, label).inc()
 
     def pipeline_failure(self, stage: str) -> None:
         self.pipeline_failures.labels(stage).inc()

@@ -79,6 +79,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS idx_audit_tenant_type ON audit_events (tenant_id, event_type)",
         ],
     ),
+    (
+        3,
+        "alerts",
+        [
+            """CREATE TABLE IF NOT EXISTS alerts (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
+                data TEXT NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS idx_alerts_tenant_created ON alerts (tenant_id, created_at)",
+            "CREATE INDEX IF NOT EXISTS idx_alerts_status_created ON alerts (status, created_at)",
+        ],
+    ),
 ]
 
 metadata = sa.MetaData()

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 import trio
@@ -139,8 +139,10 @@ async def run_analysis(
     *,
     limiter: trio.CapacityLimiter | None = None,
     tenant_settings: TenantSettingsCache | None = None,
+    alert_sink: Callable[[TraceSpan], None] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    """``alert_sink`` receives every analysed span too (it must not block: the alert engine's ``offer``)."""
     limiter = limiter or trio.CapacityLimiter(1)
     async with captured, spans:
         task_status.started()
@@ -157,6 +159,8 @@ async def run_analysis(
                     if item.span.tenant_id not in tenants:
                         tenants[item.span.tenant_id] = await tenant_settings.get(item.span.tenant_id)
             for span in await analyze_batch(batch, analyzer, breaker, policy, telemetry, limiter, tenants):
+                if alert_sink is not None:
+                    alert_sink(span)
                 await spans.send(span)
 
 

@@ -109,6 +109,7 @@ def _path_for(world: World, rule: str) -> str:
         "span_id": trace["spans"][0]["span_id"],
         "tenant_id": alpha["id"],
         "key_id": str(uuid.uuid4()),
+        "alert_id": str(uuid.uuid4()),
     }
     return re.sub(r"<([^>]+)>", lambda m: values[m.group(1)], rule)
 

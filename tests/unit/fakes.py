@@ -18,6 +18,7 @@ class RecordingTelemetry:
         self.breaker_states: list[tuple[str, str]] = []
         self.failures: Counter[str] = Counter()
         self.analysed_findings: list[SecurityFinding] = []
+        self.alert_events: Counter[tuple[str, str]] = Counter()
 
     def exchange_captured(self, span: TraceSpan) -> None:
         self.captured.append(span)
@@ -36,6 +37,9 @@ class RecordingTelemetry:
 
     def analysis_completed(self, findings: Sequence[SecurityFinding], seconds_per_exchange: float) -> None:
         self.analysed_findings.extend(findings)
+
+    def alert_event(self, event: str, label: str) -> None:
+        self.alert_events[(event, label)] += 1
 
     def pipeline_failure(self, stage: str) -> None:
         self.failures[stage] += 1
