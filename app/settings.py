@@ -79,7 +79,7 @@ class AlertsSettings:
     webhook_url: str = ""
     min_severity: str = "High"
     min_security_score: int = 70
-    cooldown_seconds: int = 300
+    cooldown_seconds: float = 300.0
     channels: list[dict[str, Any]] = attrs.field(factory=list)
     escalation: dict[str, Any] | None = None
 
