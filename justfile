@@ -34,6 +34,10 @@ fmt:
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
 
+# Retrain the ML injection/jailbreak head from ../shared/datasets and packaged data (writes adapters/ml/weights)
+train-detectors:
+    {{venv}}/python -m ml.train_detectors
+
 # Offline demo: the mock upstream, the proxy in front of it, a few SDK calls, then the captured traces
 demo:
     {{venv}}/python -m bench.demo

@@ -1,10 +1,26 @@
-"""Composition of the security analyzer the proxy runs (and ``llmtrace-eval`` measures)."""
+"""Composition of the security analyzer the proxy runs (and ``llmtrace-eval`` measures).
+
+Regex detectors always; with ``security_analysis.ml_enabled`` the ensemble (regex + MiniLM injection head) replaces
+them once the model has loaded. If the model cannot load, the proxy keeps running on the regex detectors and /health
+says ``ml.status: failed`` with the reason.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from adapters.security.phones import find_phone_numbers
 from app.settings import ProxyConfig
+from domain.findings import SecurityFinding
 from domain.security.analyzer import RegexSecurityAnalyzer
+from domain.security.pii import PiiMatch
+from domain.traces import AgentAction
+from ports.security import SecurityAnalyzer
+
+log = logging.getLogger("llmtrace.ml")
 
 
 def build_analyzer(config: ProxyConfig) -> RegexSecurityAnalyzer:
@@ -13,3 +29,63 @@ def build_analyzer(config: ProxyConfig) -> RegexSecurityAnalyzer:
         phone_finder=find_phone_numbers,
         toxicity_enabled=config.output_safety.toxicity_enabled or config.output_safety.enabled,
     )
+
+
+def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[SecurityAnalyzer | None, dict[str, Any]]:
+    """Blocking (seconds): call it from a worker thread. Returns the analyzer (or None) and the /health entry."""
+    model = config.security_analysis.ml_model
+    try:
+        from pathlib import Path
+
+        from adapters.ml.ensemble import HEAD_PATH, EnsembleSecurityAnalyzer
+
+        if model == "builtin":
+            head = HEAD_PATH
+        elif model.endswith(".json"):
+            head = Path(model).expanduser()
+        else:
+            raise ValueError(
+                f"model {model!r} is not available offline (no model hub is reachable); use 'builtin' or the path "
+                "of a classifier head trained with `just train-detectors`"
+            )
+        analyzer, seconds = EnsembleSecurityAnalyzer.load(regex, config.security_analysis.operating_point, head)
+    except Exception as exc:  # noqa: BLE001 - any load failure means regex-only, reported in /health
+        log.error("ML detectors failed to load, running regex-only: %s", exc)
+        return None, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    log.info("ML detectors loaded in %.1fs", seconds)
+    return analyzer, {"status": "loaded", "load_time_ms": round(seconds * 1000), **analyzer.describe()}
+
+
+class AnalyzerSwitch:
+    """The analyzer in use; starts with the rules and switches to the ensemble when (if) it loads."""
+
+    def __init__(self, initial: SecurityAnalyzer) -> None:
+        self.current = initial
+
+    @property
+    def name(self) -> str:
+        return self.current.name
+
+    def warm(self, texts: Sequence[str]) -> None:
+        self.current.warm(texts)
+
+    def analyze_request(
+        self, text: str, now: dt.datetime | None = None, *, fast: bool = False
+    ) -> list[SecurityFinding]:
+        return self.current.analyze_request(text, now, fast=fast)
+
+    def analyze_response(
+        self,
+        text: str,
+        now: dt.datetime | None = None,
+        *,
+        location: str = "response.content",
+        toxicity: bool | None = None,
+    ) -> list[SecurityFinding]:
+        return self.current.analyze_response(text, now, location=location, toxicity=toxicity)
+
+    def analyze_actions(self, actions: Iterable[AgentAction], now: dt.datetime | None = None) -> list[SecurityFinding]:
+        return self.current.analyze_actions(actions, now)
+
+    def pii_matches(self, text: str) -> list[PiiMatch]:
+        return self.current.pii_matches(text)

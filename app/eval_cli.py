@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.analysis import build_analyzer
+from app.analysis import build_analyzer, load_ensemble
 from app.settings import ProxyConfig, SecurityAnalysisSettings
 from domain.findings import security_score
+from ports.security import SecurityAnalyzer
 
 FLAG_SCORE = 50
 
@@ -52,7 +53,12 @@ def evaluate(rows: list[dict[str, Any]], analyzer_name: str, operating_point: st
             ml_enabled=analyzer_name == "ensemble", operating_point=operating_point
         )
     )
-    analyzer = build_analyzer(config)
+    analyzer: SecurityAnalyzer = build_analyzer(config)
+    if analyzer_name == "ensemble":
+        ensemble, status = load_ensemble(config, build_analyzer(config))
+        if ensemble is None:
+            raise RuntimeError(f"the ensemble could not load: {status.get('error')}")
+        analyzer = ensemble
     tp = fp = tn = fn = 0
     per_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     latencies = []

@@ -95,7 +95,7 @@ class CostCapsSettings:
 @attrs.frozen(kw_only=True)
 class SecurityAnalysisSettings:
     ml_enabled: bool = True
-    ml_model: str = "protectai/deberta-v3-base-prompt-injection-v2"
+    ml_model: str = "builtin"  # the packaged MiniLM head, or a path to a head JSON trained by `just train-detectors`
     ml_threshold: float = 0.8
     ml_cache_dir: str = "~/.cache/llmtrace/models"
     ml_preload: bool = True

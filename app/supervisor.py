@@ -38,7 +38,7 @@ from app.actors.alerts import AlertEngine, AlertPolicy
 from app.actors.analysis import AnalysisPolicy, run_analysis
 from app.actors.capture import PricingHolder, run_capture
 from app.actors.storage_writer import StorageWriter
-from app.analysis import build_analyzer
+from app.analysis import AnalyzerSwitch, build_analyzer, load_ensemble
 from app.messages import CapturedSpan
 from app.settings import ProxyConfig, redact, to_plain
 from app.use_cases.access import AccessControl, ProxyGate, SpendLedger, TenantSettingsCache
@@ -237,10 +237,11 @@ async def serve_proxy(
     exchanges_send, exchanges_recv = trio.open_memory_channel[CompletedExchange](config.capture_queue_capacity)
     captured_send, captured_recv = trio.open_memory_channel[CapturedSpan](CAPTURED_CHANNEL_CAPACITY)
     spans_send, spans_recv = trio.open_memory_channel[TraceSpan](SPAN_CHANNEL_CAPACITY)
-    analyzer = build_analyzer(config)
+    regex = build_analyzer(config)
+    analyzer = AnalyzerSwitch(regex)
     enforcement = config.enforcement
     enforcer = Enforcer(
-        analyzer,
+        regex if enforcement.analysis_depth == "fast" else analyzer,
         telemetry,
         mode=enforcement.mode,
         min_severity=Severity.parse(enforcement.min_severity),
@@ -316,7 +317,7 @@ async def serve_proxy(
             gate=gate,
             active=telemetry.active_connections,
             enforcer=enforcer,
-            stream_guards=StreamGuards(analyzer, stream_policy(config)),
+            stream_guards=StreamGuards(regex, stream_policy(config)),
         )
         api = create_api(
             traces=repository,
@@ -332,10 +333,23 @@ async def serve_proxy(
             otel_ingest_enabled=config.otel_ingest.enabled,
         )
         asgi: Any = create_asgi(api, forwarder)
+
+        async def load_models() -> None:
+            health.ml = {"status": "loading"}
+            ensemble, status = await trio.to_thread.run_sync(load_ensemble, config, regex)
+            health.ml = status
+            if ensemble is not None:
+                analyzer.current = ensemble
+                telemetry.detector_name = "ensemble"
+
+        if config.security_analysis.ml_enabled and config.security_analysis.ml_preload:
+            await load_models()  # before the listener opens: the first request is analysed by the ensemble
         try:
             async with trio.open_nursery() as root:
                 if install_signal_handlers:
                     root.start_soon(_watch_signals, shutdown, pricing, config)
+                if config.security_analysis.ml_enabled and not config.security_analysis.ml_preload:
+                    root.start_soon(load_models)  # regex-only until the models are ready
                 async with trio.open_nursery() as pipeline:
                     if engine is not None:
                         await pipeline.start(engine.run)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from domain.findings import SecurityFinding
@@ -12,9 +12,13 @@ from domain.traces import AgentAction
 
 
 class SecurityAnalyzer(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
-    def analyze_request(self, text: str, now: dt.datetime | None = None) -> list[SecurityFinding]: ...
+    def analyze_request(
+        self, text: str, now: dt.datetime | None = None, *, fast: bool = False
+    ) -> list[SecurityFinding]:
+        """``fast``: only the cheap detectors (used under load and for enforcement depth ``fast``)."""
 
     def analyze_response(
         self,
@@ -30,3 +34,6 @@ class SecurityAnalyzer(Protocol):
     ) -> list[SecurityFinding]: ...
 
     def pii_matches(self, text: str) -> list[PiiMatch]: ...
+
+    def warm(self, texts: Sequence[str]) -> None:
+        """Prepare expensive work for a batch of request texts in one go (no-op for rule-only analyzers)."""

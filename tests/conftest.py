@@ -121,6 +121,9 @@ def start_proxy(
         "listen_addr": f"127.0.0.1:{port}",
         "upstream_url": upstream_url,
         "storage": {"profile": "lite", "database_path": str(tmp / f"llmtrace-{port}.db")},
+        # The ML ensemble is on by default for users; tests that are about the ML path turn it on explicitly,
+        # the others run the (deterministic, fast-starting) rules.
+        "security_analysis": {"ml_enabled": False},
     }
     for key, value in (config or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

@@ -73,7 +73,11 @@ def redact_span(span: TraceSpan, analyzer: SecurityAnalyzer) -> TraceSpan:
 
 
 def analyze_span(
-    item: CapturedSpan, analyzer: SecurityAnalyzer, policy: AnalysisPolicy, tenant: TenantSettings | None = None
+    item: CapturedSpan,
+    analyzer: SecurityAnalyzer,
+    policy: AnalysisPolicy,
+    tenant: TenantSettings | None = None,
+    fast: bool = False,
 ) -> TraceSpan:
     """Synchronous and CPU-bound: the actor runs it in a worker thread."""
     span = item.span
@@ -81,7 +85,7 @@ def analyze_span(
     scope = tenant.monitoring_scope.value if tenant is not None else policy.monitoring_scope
     findings: list[SecurityFinding] = []
     if scope != "output_only":
-        findings += analyzer.analyze_request(item.analysis_text, now)
+        findings += analyzer.analyze_request(item.analysis_text, now, fast=fast)
     if scope != "input_only" and span.response:
         findings += analyzer.analyze_response(span.response, now, toxicity=policy.toxicity)
     findings += analyzer.analyze_actions(span.agent_actions, now)
@@ -92,11 +96,15 @@ def analyze_span(
         findings = [f for f in findings if f.finding_type != "pii_detected"]
     if policy.redacts:
         span = redact_span(span, analyzer)
+    tags = span.tags
+    if fast:
+        tags = {**tags, "analysis_depth": "fast (pipeline under load: models skipped)"}
     return attrs.evolve(
         span,
         security_findings=tuple(findings),
         security_score=security_score(findings),
         analysis_status=AnalysisStatus.COMPLETED,
+        tags=tags,
     )
 
 
@@ -158,7 +166,12 @@ async def run_analysis(
                 for item in batch:
                     if item.span.tenant_id not in tenants:
                         tenants[item.span.tenant_id] = await tenant_settings.get(item.span.tenant_id)
-            for span in await analyze_batch(batch, analyzer, breaker, policy, telemetry, limiter, tenants):
+            # Load shedding: when the queue is more than half full the models are skipped for this batch (the rules
+            # still run); the span says so. Better every exchange analysed by rules than many not analysed at all.
+            stats = captured.statistics()
+            fast = stats.current_buffer_used * 2 > stats.max_buffer_size
+            spans_out = await analyze_batch(batch, analyzer, breaker, policy, telemetry, limiter, tenants, fast)
+            for span in spans_out:
                 if alert_sink is not None:
                     alert_sink(span)
                 await spans.send(span)
@@ -172,6 +185,7 @@ async def analyze_batch(
     telemetry: Telemetry,
     limiter: trio.CapacityLimiter,
     tenants: Mapping[str, TenantSettings] | None = None,
+    fast: bool = False,
 ) -> list[TraceSpan]:
     tenants = tenants or {}
     if not policy.enabled:
@@ -185,7 +199,9 @@ async def analyze_batch(
     started = time.perf_counter()
 
     def work() -> list[TraceSpan]:
-        return [analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id)) for item in batch]
+        if not fast:
+            analyzer.warm([item.analysis_text for item in batch])
+        return [analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id), fast) for item in batch]
 
     result: list[TraceSpan] | None = None
     failure: str | None = None

