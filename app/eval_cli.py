@@ -117,14 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     except (DatasetError, OSError) as exc:
         print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2
-    if args.analyzer == "ensemble":
-        print(
-            "llmtrace-eval: the ensemble analyzer needs the ML detectors, which this build does not ship yet; "
-            "use --analyzer regex",
-            file=sys.stderr,
-        )
+    try:
+        result = evaluate(rows, args.analyzer, args.operating_point)
+    except RuntimeError as exc:
+        print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(rows, args.analyzer, args.operating_point)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -34,8 +34,15 @@ class InjectionClassifier:
         if int(head["dimension"]) != embedder.dimension:
             raise ValueError(f"head dimension {head['dimension']} does not match the embedder ({embedder.dimension})")
         self.embedder = embedder
-        self.weights = np.asarray(head["weights"], dtype=np.float32)
-        self.bias = float(head["bias"])
+        self.kind = head.get("kind", "logistic")
+        if self.kind == "mlp":
+            self.w1 = np.asarray(head["w1"], dtype=np.float32).T
+            self.b1 = np.asarray(head["b1"], dtype=np.float32)
+            self.w2 = np.asarray(head["w2"], dtype=np.float32)
+            self.b2 = float(head["b2"])
+        else:
+            self.weights = np.asarray(head["weights"], dtype=np.float32)
+            self.bias = float(head["bias"])
         self.thresholds: dict[str, float] = {k: float(v) for k, v in head["thresholds"].items()}
         self.head_path = head_path
         self._cache: collections.OrderedDict[str, float] = collections.OrderedDict()
@@ -44,7 +51,10 @@ class InjectionClassifier:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
             for text, windows in zip(missing, self.embedder.embed_windows(missing), strict=True):
-                logits = windows @ self.weights + self.bias
+                if self.kind == "mlp":
+                    logits = np.maximum(windows @ self.w1 + self.b1, 0) @ self.w2 + self.b2
+                else:
+                    logits = windows @ self.weights + self.bias
                 self._cache[text] = float((1 / (1 + np.exp(-logits))).max())
                 while len(self._cache) > 512:
                     self._cache.popitem(last=False)
