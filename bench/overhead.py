@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-"))
     mock = start_mock(tmp)
-    proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}})
+    # Product defaults: capture, storage and the security analysis with the ML ensemble all running.
+    proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}, "security_analysis": {"ml_enabled": True}})
     guarded = start_proxy(
         tmp,
         mock.url,
