@@ -47,6 +47,7 @@ from app.use_cases.health import HealthMonitor
 from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
 from app.use_cases.recording import ChannelExchangeRecorder
 from app.use_cases.report_action import ActionReports
+from app.use_cases.span_ingest import SpanIngest
 from app.use_cases.tenants import TenantAdmin
 from domain.alerting import parse_channels
 from domain.capture import CompletedExchange, resolve_tenant
@@ -330,6 +331,7 @@ async def serve_proxy(
             admin=TenantAdmin(metadata, access, tenant_settings),
             live_config=lambda: redact(to_plain(config)),
             alert_desk=AlertDesk(alert_store),
+            span_ingest=SpanIngest(captured_send, pricing, telemetry),
             otel_ingest_enabled=config.otel_ingest.enabled,
         )
         asgi: Any = create_asgi(api, forwarder)

@@ -653,3 +653,8 @@ def termination_events(accumulator: StreamAccumulator, notice: str = STOP_NOTICE
 def estimate_tokens(text: str) -> int:
     """A provider-free estimate (about four characters a token) for when usage is not reported."""
     return math.ceil(len(text) / 4) if text else 0
+
+
+def flatten_messages(messages: Iterable[Any], system: Any = None) -> tuple[str, str]:
+    """(prompt text with "role: " prefixes, analysis text without them) for a list of chat messages."""
+    return _flatten_messages(messages, system)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from domain.alerting import Alert
@@ -11,7 +11,7 @@ from domain.findings import SecurityFinding
 from domain.queries import AuditQuery, Page
 from domain.security.enforcement import EnforcementDecision
 from domain.tenancy import ApiKey, AuditEvent, Caller, CreatedKey, CreatedTenant, Rejection, Tenant, TenantSettings
-from domain.traces import AgentAction
+from domain.traces import AgentAction, TraceSpan
 
 
 class ExchangeRecorder(Protocol):
@@ -100,3 +100,8 @@ class AlertDeskPort(Protocol):
     async def get(self, caller: Caller, alert_id: str) -> Alert: ...
 
     async def acknowledge(self, caller: Caller, alert_id: str) -> Alert: ...
+
+
+class SpanIngestPort(Protocol):
+    def submit(self, items: Sequence[tuple[TraceSpan, str]]) -> int:
+        """Queue (span, analysis text) pairs for analysis and storage without waiting; returns how many were taken."""

@@ -16,6 +16,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from adapters.codec import alert_to_json, iso, span_to_json, stats_to_json, trace_to_json
+from adapters.http import otlp
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
 from adapters.http.openapi import ROUTE_ROLES, openapi_document
 from domain.errors import AuthError, Forbidden, Invalid, NotFound
@@ -25,7 +26,7 @@ from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, TraceQu
 from domain.tenancy import ApiKey, AuditEvent, Caller, Tenant, settings_to_json
 from domain.traces import ActionType, AgentAction, truncate_utf8
 from ports.health import HealthReporter
-from ports.inbound import ActionReporter, Administration, AlertDeskPort, Authenticator
+from ports.inbound import ActionReporter, Administration, AlertDeskPort, Authenticator, SpanIngestPort
 from ports.repositories import StorageUnavailable, TraceRepository
 
 
@@ -86,6 +87,7 @@ def create_api(
     admin: Administration | None = None,
     live_config: Callable[[], dict[str, Any]] | None = None,
     alert_desk: AlertDeskPort | None = None,
+    span_ingest: SpanIngestPort | None = None,
     otel_ingest_enabled: bool = False,
 ) -> QuartTrio:
     app = QuartTrio("llmtrace")
@@ -426,9 +428,23 @@ def create_api(
 
     @app.route("/v1/traces", methods=["POST"])
     async def otlp_ingest() -> Response:
-        if not otel_ingest_enabled:
+        if not otel_ingest_enabled or span_ingest is None:
             return api_error(404, "OTEL ingestion is not enabled")
-        return api_error(501, "OTLP ingestion is not available in this build")
+        content_type = request.headers.get("content-type", "")
+        try:
+            raw = await request.get_data()
+            data = raw if isinstance(raw, bytes) else raw.encode()
+            body = otlp.decompress(data, request.headers.get("content-encoding"))
+            parsed = otlp.parse_request(body, content_type)
+        except otlp.OtlpDecodeError as exc:
+            return api_error(400, str(exc))
+        spans, rejected, reasons = otlp.to_spans(parsed, tenant())
+        accepted = span_ingest.submit([(s.span, s.analysis_text) for s in spans])
+        if accepted < len(spans):
+            rejected += len(spans) - accepted
+            reasons.append("the analysis queue is full")
+        payload, media_type = otlp.response_body(rejected, reasons, content_type)
+        return Response(payload, status=200, content_type=media_type)
 
     return app
 
