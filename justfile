@@ -41,3 +41,8 @@ train-detectors:
 # Offline demo: the mock upstream, the proxy in front of it, a few SDK calls, then the captured traces
 demo:
     {{venv}}/python -m bench.demo
+
+# Regenerate the gRPC code of adapters/grpc/proto/llmtrace.proto (committed)
+grpc-codegen:
+    {{venv}}/python -m grpc_tools.protoc -I adapters/grpc/proto --python_out=adapters/grpc --pyi_out=adapters/grpc --grpc_python_out=adapters/grpc adapters/grpc/proto/llmtrace.proto
+    sed -i 's/^import llmtrace_pb2 as llmtrace__pb2/from adapters.grpc import llmtrace_pb2 as llmtrace__pb2/' adapters/grpc/llmtrace_pb2_grpc.py

@@ -23,6 +23,7 @@ import hypercorn.trio
 import trio
 import yaml
 
+from adapters.grpc.server import GrpcIngest, start_grpc_server
 from adapters.http.api import create_api, create_asgi
 from adapters.http.forwarder import Forwarder
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
@@ -304,6 +305,7 @@ async def serve_proxy(
         lambda: captured_send.statistics().current_buffer_used,
     )
     telemetry.gauge_from("llmtrace_storage_buffer_depth", "Spans waiting to be written", lambda: writer.depth)
+    span_ingest = SpanIngest(captured_send, pricing, telemetry)
     async with make_upstream_client(config) as client:
         engine = (
             AlertEngine(alert_policy(config), dedup, alert_store, ChannelNotifier(client), telemetry)
@@ -331,7 +333,7 @@ async def serve_proxy(
             admin=TenantAdmin(metadata, access, tenant_settings),
             live_config=lambda: redact(to_plain(config)),
             alert_desk=AlertDesk(alert_store),
-            span_ingest=SpanIngest(captured_send, pricing, telemetry),
+            span_ingest=span_ingest,
             otel_ingest_enabled=config.otel_ingest.enabled,
         )
         asgi: Any = create_asgi(api, forwarder)
@@ -373,6 +375,13 @@ async def serve_proxy(
                         partial(run_capture, exchanges_recv, captured_send, pricing, telemetry, spend=spend)
                     )
                     async with exchanges_send:
+                        grpc_server = None
+                        if config.grpc.enabled:
+                            grpc_server, grpc_port = start_grpc_server(
+                                config.grpc.listen_addr,
+                                GrpcIngest(access.for_api, span_ingest.submit, trio.lowlevel.current_trio_token()),
+                            )
+                            health.extra["grpc"] = {"listening": True, "port": grpc_port}
                         async with trio.open_nursery() as http:
                             binds = await http.start(
                                 partial(
@@ -385,6 +394,9 @@ async def serve_proxy(
                             health.serving = True
                             log.info("llmtrace proxy listening on %s, forwarding to %s", binds, config.upstream_url)
                             task_status.started(binds)
+                        if grpc_server is not None:
+                            stopping = grpc_server.stop(grace=2.0)
+                            await trio.to_thread.run_sync(stopping.wait)
                     log.info("HTTP stopped; draining the capture pipeline")
                     pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)
                 root.cancel_scope.cancel()

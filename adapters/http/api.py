@@ -15,8 +15,8 @@ from quart import Response, g, jsonify, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from adapters import otlp
 from adapters.codec import alert_to_json, iso, span_to_json, stats_to_json, trace_to_json
-from adapters.http import otlp
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
 from adapters.http.openapi import ROUTE_ROLES, openapi_document
 from domain.errors import AuthError, Forbidden, Invalid, NotFound

@@ -35,7 +35,7 @@ class HealthMonitor:
         self.serving = False  # set once the HTTP listener is bound and the actors run
         self.ready = False
         self.ml: dict[str, Any] = {"status": "disabled"}
-        self.extra_stores: dict[str, Callable[[], Any]] = {}
+        self.extra: dict[str, Any] = {}
 
     async def _check_traces(self) -> dict[str, Any]:
         try:
@@ -75,5 +75,6 @@ class HealthMonitor:
             "security": {"healthy": security_breaker == "Closed", "circuit_breaker": security_breaker},
             "ml": self.ml,
             "pipeline": pipeline,
+            **self.extra,
         }
         return (503 if not self.ready else 200), body
