@@ -30,7 +30,7 @@ fmt:
     {{venv}}/ruff format .
     {{venv}}/ruff check --fix .
 
-# Benchmarks: `just bench overhead`, `just bench storage`, `just bench eval_datasets`
+# Benchmarks: `just bench overhead`, `just bench storage`, `just bench eval_datasets`, `just bench ingest`
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
 

@@ -132,6 +132,15 @@ class OtelIngestSettings:
 
 
 @attrs.frozen(kw_only=True)
+class OtelExportSettings:
+    enabled: bool = False
+    endpoint: str = ""  # OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces
+    headers: dict[str, str] = attrs.field(factory=dict)
+    timeout_ms: int = 5000
+    only_with_findings: bool = False
+
+
+@attrs.frozen(kw_only=True)
 class AuthSettings:
     enabled: bool = False
     admin_key: str | None = None
@@ -212,6 +221,7 @@ class ProxyConfig:
     security_analysis: SecurityAnalysisSettings = _section(SecurityAnalysisSettings)
     enforcement: EnforcementSettings = _section(EnforcementSettings)
     otel_ingest: OtelIngestSettings = _section(OtelIngestSettings)
+    otel_export: OtelExportSettings = _section(OtelExportSettings)
     auth: AuthSettings = _section(AuthSettings)
     grpc: GrpcSettings = _section(GrpcSettings)
     anomaly_detection: AnomalyDetectionSettings = _section(AnomalyDetectionSettings)
@@ -411,6 +421,8 @@ def validate(config: ProxyConfig) -> list[str]:
         escalation = config.alerts.escalation or {}
         if escalation and float(escalation.get("escalate_after_seconds", 600)) <= 0:
             errors.append("alerts.escalation.escalate_after_seconds must be greater than 0")
+    if config.otel_export.enabled and not config.otel_export.endpoint.startswith(("http://", "https://")):
+        errors.append("otel_export.endpoint must be an http(s) URL when otel_export.enabled is true")
     if config.storage.profile == "production":
         for key in ("clickhouse_url", "postgres_url", "redis_url"):
             if not getattr(config.storage, key):
@@ -467,6 +479,7 @@ def to_plain(config: Any) -> Any:
 
 
 SECRET_KEYS = {
+    "headers",
     "admin_key",
     "api_token",
     "postgres_url",

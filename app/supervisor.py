@@ -28,6 +28,7 @@ from adapters.http.api import create_api, create_asgi
 from adapters.http.forwarder import Forwarder
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
 from adapters.notify.channels import ChannelNotifier
+from adapters.otlp_export import OtlpHttpExporter
 from adapters.storage.memory import InMemoryTraceRepository
 from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedupStore
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
@@ -38,6 +39,7 @@ from adapters.storage.sqlite_metadata import SqliteMetadataRepository
 from app.actors.alerts import AlertEngine, AlertPolicy
 from app.actors.analysis import AnalysisPolicy, run_analysis
 from app.actors.capture import PricingHolder, run_capture
+from app.actors.export import ExportActor
 from app.actors.storage_writer import StorageWriter
 from app.analysis import AnalyzerSwitch, build_analyzer, load_ensemble
 from app.messages import CapturedSpan
@@ -164,6 +166,8 @@ def hypercorn_config(config: ProxyConfig) -> hypercorn.Config:
 
 async def _analysis_then_close_alerts(
     engine: AlertEngine | None,
+    exporter: ExportActor | None,
+    export_all: bool,
     captured: trio.MemoryReceiveChannel[CapturedSpan],
     spans: trio.MemorySendChannel[TraceSpan],
     analyzer: SecurityAnalyzer,
@@ -174,7 +178,14 @@ async def _analysis_then_close_alerts(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """The analysis actor feeds the alert engine; when analysis ends, the engine's intake closes too."""
+    """The analysis actor feeds the alert engine and the exporter; when analysis ends, their intakes close too."""
+
+    def sink(span: TraceSpan) -> None:
+        if engine is not None:
+            engine.offer(span)
+        if exporter is not None and (export_all or span.security_findings):
+            exporter.offer(span)
+
     try:
         await run_analysis(
             captured,
@@ -184,12 +195,14 @@ async def _analysis_then_close_alerts(
             policy,
             telemetry,
             tenant_settings=tenant_settings,
-            alert_sink=engine.offer if engine is not None else None,
+            alert_sink=sink,
             task_status=task_status,
         )
     finally:
         if engine is not None:
             engine.close()
+        if exporter is not None:
+            exporter.close()
 
 
 async def _watch_signals(shutdown: trio.Event, pricing: PricingHolder, config: ProxyConfig) -> None:
@@ -312,6 +325,12 @@ async def serve_proxy(
             if config.alerts.enabled
             else None
         )
+        oe = config.otel_export
+        exporter = (
+            ExportActor(OtlpHttpExporter(client, oe.endpoint, oe.headers, oe.timeout_ms / 1000), telemetry)
+            if oe.enabled
+            else None
+        )
         forwarder = Forwarder(
             client=client,
             upstream_url=config.upstream_url,
@@ -357,11 +376,15 @@ async def serve_proxy(
                 async with trio.open_nursery() as pipeline:
                     if engine is not None:
                         await pipeline.start(engine.run)
+                    if exporter is not None:
+                        await pipeline.start(exporter.run)
                     await pipeline.start(writer.run, spans_recv)
                     await pipeline.start(
                         partial(
                             _analysis_then_close_alerts,
                             engine,
+                            exporter,
+                            not config.otel_export.only_with_findings,
                             captured_recv,
                             spans_send,
                             analyzer,

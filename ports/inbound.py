@@ -103,5 +103,5 @@ class AlertDeskPort(Protocol):
 
 
 class SpanIngestPort(Protocol):
-    def submit(self, items: Sequence[tuple[TraceSpan, str]]) -> int:
-        """Queue (span, analysis text) pairs for analysis and storage without waiting; returns how many were taken."""
+    async def submit(self, items: Sequence[tuple[TraceSpan, str]]) -> int:
+        """Queue (span, analysis text) pairs for analysis and storage; returns how many were taken."""

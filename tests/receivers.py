@@ -28,7 +28,19 @@ class HttpReceiver:
                     self.send_response(status)
                     self.end_headers()
                     return
-                receiver.received.append({"path": self.path, "body": json.loads(body)})
+                try:
+                    parsed: Any = json.loads(body)
+                except ValueError:
+                    parsed = None
+                receiver.received.append(
+                    {
+                        "path": self.path,
+                        "body": parsed,
+                        "raw": body,
+                        "content_type": self.headers.get("content-type", ""),
+                        "headers": dict(self.headers),
+                    }
+                )
                 self.send_response(202)
                 self.end_headers()
                 self.wfile.write(b"ok")

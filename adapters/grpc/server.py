@@ -34,7 +34,7 @@ PROVIDERS = {
 MAX_MESSAGE = 64 * 1024 * 1024
 
 Authenticate = Callable[[Mapping[bytes, bytes]], Awaitable[Caller]]
-Submit = Callable[[Sequence[tuple[TraceSpan, str]]], int]
+Submit = Callable[[Sequence[tuple[TraceSpan, str]]], Awaitable[int]]
 
 
 def _uuid_or_none(text: str) -> str | None:
@@ -109,7 +109,7 @@ class GrpcIngest:
             raise
 
     def submit(self, items: Sequence[tuple[TraceSpan, str]]) -> int:
-        return trio.from_thread.run_sync(self._submit, items, trio_token=self._token)
+        return trio.from_thread.run(self._submit, items, trio_token=self._token)
 
     def ingest_protos(self, protos: Iterable[Any], caller: Caller) -> tuple[int, int, str]:
         items: list[tuple[TraceSpan, str]] = []

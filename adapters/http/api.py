@@ -439,7 +439,7 @@ def create_api(
         except otlp.OtlpDecodeError as exc:
             return api_error(400, str(exc))
         spans, rejected, reasons = otlp.to_spans(parsed, tenant())
-        accepted = span_ingest.submit([(s.span, s.analysis_text) for s in spans])
+        accepted = await span_ingest.submit([(s.span, s.analysis_text) for s in spans])
         if accepted < len(spans):
             rejected += len(spans) - accepted
             reasons.append("the analysis queue is full")

@@ -137,3 +137,38 @@ def test_otlp_json_with_hex_ids_and_older_conventions(proxy_factory: Any, mock_u
 def test_ingest_disabled_is_404(proxy: Any) -> None:
     response = httpx.post(f"{proxy.url}/v1/traces", json={})
     assert response.status_code == 404 and "not enabled" in response.json()["error"]["message"]
+
+
+def test_findings_are_exported_as_otlp(proxy_factory: Any, mock_upstream: MockUpstream, receiver: HttpReceiver) -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    proxy = proxy_factory(
+        mock_upstream.url,
+        {
+            "otel_export": {
+                "enabled": True,
+                "endpoint": receiver.url + "/v1/traces",
+                "headers": {"x-collector-key": "k1"},
+            }
+        },
+    )
+    tenant = str(uuid.uuid4())
+    httpx.post(
+        f"{proxy.url}/v1/chat/completions",
+        headers={"X-LLMTrace-Tenant-ID": tenant},
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": INJECTION}]},
+    )
+    stored = proxy.wait_for_traces(1, {"X-LLMTrace-Tenant-ID": tenant}, timeout=3)["data"][0]["spans"][0]
+    delivery = receiver.wait(1, timeout=5)[0]
+    assert delivery["path"] == "/v1/traces" and delivery["content_type"] == "application/x-protobuf"
+    assert delivery["headers"].get("x-collector-key") == "k1"
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(delivery["raw"])
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert str(uuid.UUID(bytes=span.trace_id)) == stored["trace_id"]
+    attributes = {kv.key: kv.value for kv in span.attributes}
+    assert attributes["llmtrace.security.score"].int_value == stored["security_score"]
+    assert "prompt_injection" in attributes["llmtrace.security.finding_types"].string_value
+    events = [e for e in span.events if e.name == "llmtrace.security.finding"]
+    types = {next(kv.value.string_value for kv in e.attributes if kv.key == "finding_type") for e in events}
+    assert "prompt_injection" in types
