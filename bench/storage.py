@@ -116,6 +116,37 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"SQLite: {args.spans} spans in batches of {args.batch}: {elapsed:.1f} s = {args.spans / elapsed:,.0f} spans/s"
     )
+    from adapters.storage.clickhouse import ClickHouseTraceRepository
+
+    ch = ClickHouseTraceRepository(f"chdb://{tmp / 'clickhouse'}", "llmtrace_bench")
+    ch_elapsed = trio.run(write_all, ch, spans, args.batch)
+    results["clickhouse_write"] = {
+        "spans": args.spans,
+        "batch": args.batch,
+        "seconds": ch_elapsed,
+        "spans_per_second": args.spans / ch_elapsed,
+    }
+    print(
+        f"ClickHouse (chDB): {args.spans} spans in batches of {args.batch}: {ch_elapsed:.1f} s = "
+        f"{args.spans / ch_elapsed:,.0f} spans/s"
+    )
+    from domain.queries import TraceQuery
+
+    ch_times: dict[str, list[float]] = {}
+    cases = {
+        "traces (first page, limit 50)": TraceQuery(tenant_id=tenant),
+        "traces model filter": TraceQuery(tenant_id=tenant, model_name="gpt-4o"),
+        "traces deep page (offset 50000)": TraceQuery(tenant_id=tenant, offset=50000),
+        "spans security_score_min=50": TraceQuery(tenant_id=tenant, min_security_score=50),
+    }
+    for name, query in cases.items():
+        for _ in range(5):
+            started = time.perf_counter()
+            trio.run(ch.query_spans if name.startswith("spans") else ch.query_traces, query)
+            ch_times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+    results["clickhouse_queries_in_process"] = {k: {"p50_ms": statistics.median(v)} for k, v in ch_times.items()}
+    for name, value in results["clickhouse_queries_in_process"].items():
+        print(f"  ClickHouse {name} (adapter call, no HTTP): p50 {value['p50_ms']:.1f} ms")
     mock = start_mock(tmp)
     proxy = start_proxy(
         tmp, mock.url, {"storage": {"profile": "lite", "database_path": str(db)}, "logging": {"level": "warn"}}

@@ -36,9 +36,17 @@ def make_span(tenant: str, trace: str | None = None, minute: int = 0, **fields: 
     return TraceSpan(**defaults)  # type: ignore[arg-type]
 
 
+def clickhouse(tmp: Path) -> TraceRepository:
+    """The production adapter on the embedded ClickHouse engine (chDB): the same SQL a server runs."""
+    from adapters.storage.clickhouse import ClickHouseTraceRepository
+
+    return ClickHouseTraceRepository(f"chdb://{tmp / 'clickhouse'}", "llmtrace_contract")
+
+
 REPOSITORIES: dict[str, Callable[[Path], TraceRepository]] = {
     "memory": lambda tmp: InMemoryTraceRepository(),
     "sqlite": lambda tmp: SqliteTraceRepository.open(str(tmp / "contract.db")),
+    "clickhouse": clickhouse,
 }
 
 

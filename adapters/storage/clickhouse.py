@@ -1,0 +1,302 @@
+"""ClickHouse trace store (production profile) on clickhouse-connect: a server URL or ``chdb://PATH`` (the embedded
+engine), so the same SQL runs in tests, single-node setups and against a cluster.
+
+Partitioned by month, ordered by (tenant, time, span): sane with many tenants (the original partitioned by tenant x
+month). ``ReplacingMergeTree(version)`` keyed on the span makes a retried batch or a re-stored span replace the row
+instead of duplicating it; reads use ``FINAL``. Every filter, order and page is computed in ClickHouse. The sync
+client runs in worker threads (its async client is asyncio-only); the embedded engine takes one call at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import clickhouse_connect
+import trio
+
+from adapters.codec import action_from_json, action_to_json, event_from_json, event_to_json
+from domain.findings import SecurityFinding
+from domain.providers import provider_from_name
+from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
+from domain.traces import AnalysisStatus, TraceEvent, TraceSpan
+from ports.repositories import StorageUnavailable
+
+T = TypeVar("T")
+
+COLUMNS = [
+    "tenant_id", "trace_id", "span_id", "parent_span_id", "operation_name", "start_time", "end_time", "provider",
+    "model_name", "prompt", "response", "prompt_tokens", "completion_tokens", "total_tokens", "tokens_estimated",
+    "time_to_first_token_ms", "duration_ms", "status_code", "error_message", "estimated_cost_usd", "security_score",
+    "security_findings", "analysis_status", "tags", "events", "agent_actions", "agent_id", "version",
+]  # fmt: skip
+
+
+def schema(db: str) -> list[str]:
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {db}",
+        f"""CREATE TABLE IF NOT EXISTS {db}.spans (
+            tenant_id String, trace_id String, span_id String, parent_span_id Nullable(String),
+            operation_name LowCardinality(String), start_time DateTime64(6, 'UTC'),
+            end_time Nullable(DateTime64(6, 'UTC')), provider LowCardinality(String),
+            model_name LowCardinality(String), prompt String CODEC(ZSTD(1)),
+            response Nullable(String) CODEC(ZSTD(1)), prompt_tokens Nullable(UInt32),
+            completion_tokens Nullable(UInt32), total_tokens Nullable(UInt32), tokens_estimated UInt8,
+            time_to_first_token_ms Nullable(UInt64), duration_ms Nullable(UInt64), status_code Nullable(UInt16),
+            error_message Nullable(String), estimated_cost_usd Nullable(Float64), security_score Nullable(UInt8),
+            security_findings String CODEC(ZSTD(1)), analysis_status LowCardinality(String), tags String,
+            events String, agent_actions String CODEC(ZSTD(1)), agent_id Nullable(String), version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        PARTITION BY toYYYYMM(start_time)
+        ORDER BY (tenant_id, start_time, span_id)""",
+    ]
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _row(span: TraceSpan, version: int) -> list[Any]:
+    return [
+        span.tenant_id, span.trace_id, span.span_id, span.parent_span_id, span.operation_name, span.start_time,
+        span.end_time, span.provider.value, span.model_name, span.prompt, span.response, span.prompt_tokens,
+        span.completion_tokens, span.total_tokens, int(span.tokens_estimated), span.time_to_first_token_ms,
+        span.duration_ms, span.status_code, span.error_message, span.estimated_cost_usd, span.security_score,
+        json.dumps([f.to_json() for f in span.security_findings]), span.analysis_status.value,
+        json.dumps(dict(span.tags)), json.dumps([event_to_json(e) for e in span.events]),
+        json.dumps([action_to_json(a) for a in span.agent_actions]), span.agent_id, version,
+    ]  # fmt: skip
+
+
+def _span(row: dict[str, Any]) -> TraceSpan:
+    start = _utc(row["start_time"])
+    assert start is not None
+    return TraceSpan(
+        span_id=row["span_id"], trace_id=row["trace_id"], parent_span_id=row["parent_span_id"],
+        tenant_id=row["tenant_id"], operation_name=row["operation_name"], start_time=start,
+        end_time=_utc(row["end_time"]), provider=provider_from_name(row["provider"]), model_name=row["model_name"],
+        prompt=row["prompt"], response=row["response"], prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"], total_tokens=row["total_tokens"],
+        tokens_estimated=bool(row["tokens_estimated"]), time_to_first_token_ms=row["time_to_first_token_ms"],
+        duration_ms=row["duration_ms"], status_code=row["status_code"], error_message=row["error_message"],
+        estimated_cost_usd=row["estimated_cost_usd"], security_score=row["security_score"],
+        security_findings=tuple(SecurityFinding.from_json(f) for f in json.loads(row["security_findings"])),
+        analysis_status=AnalysisStatus(row["analysis_status"]), tags=json.loads(row["tags"]),
+        events=tuple(event_from_json(e) for e in json.loads(row["events"])),
+        agent_actions=tuple(action_from_json(a) for a in json.loads(row["agent_actions"])), agent_id=row["agent_id"],
+    )  # fmt: skip
+
+
+def span_conditions(query: TraceQuery, params: dict[str, Any]) -> list[str]:
+    """Filters on span columns (the tenant is always part of the WHERE clause, not of these)."""
+    out = []
+    if query.start_time is not None:
+        out.append("start_time >= {start_time:DateTime64(6, 'UTC')}")
+        params["start_time"] = query.start_time
+    if query.end_time is not None:
+        out.append("start_time <= {end_time:DateTime64(6, 'UTC')}")
+        params["end_time"] = query.end_time
+    for column, value in (
+        ("provider", query.provider.value if query.provider else None),
+        ("model_name", query.model_name),
+        ("operation_name", query.operation_name),
+        ("trace_id", query.trace_id),
+    ):
+        if value is not None:
+            out.append(f"{column} = {{{column}:String}}")
+            params[column] = value
+    if query.min_security_score is not None:
+        out.append("ifNull(security_score, 0) >= {score_min:UInt8}")
+        params["score_min"] = query.min_security_score
+    if query.max_security_score is not None:
+        out.append("ifNull(security_score, 0) <= {score_max:UInt8}")
+        params["score_max"] = query.max_security_score
+    if query.has_findings:
+        out.append("security_findings != '[]'")
+    for key, value in (("finding_type", query.finding_type), ("severity", query.finding_severity)):
+        if value is not None:
+            out.append(
+                f"arrayExists(x -> JSONExtractString(x, '{key}') = {{f_{key}:String}}, "
+                f"JSONExtractArrayRaw(security_findings))"
+            )
+            params[f"f_{key}"] = value
+    return out
+
+
+class ClickHouseTraceRepository:
+    def __init__(self, url: str, database: str = "llmtrace", *, create: bool = True) -> None:
+        if not database.isidentifier():
+            raise ValueError(f"invalid ClickHouse database name {database!r}")
+        try:
+            if url.startswith("chdb://"):
+                self._client = clickhouse_connect.get_client(dsn=url)
+                self._limiter = trio.CapacityLimiter(1)
+            else:
+                self._client = clickhouse_connect.get_client(dsn=url, compress=False)
+                self._limiter = trio.CapacityLimiter(4)
+            if create:
+                for statement in schema(database):
+                    self._client.command(statement)
+        except Exception as exc:
+            raise StorageUnavailable(f"clickhouse: {exc}") from exc
+        self._db = database
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        def work() -> T:
+            try:
+                return fn()
+            except StorageUnavailable:
+                raise
+            except Exception as exc:
+                raise StorageUnavailable(f"clickhouse: {exc}") from exc
+
+        return await trio.to_thread.run_sync(work, limiter=self._limiter)
+
+    def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        result = self._client.query(sql, parameters=params)
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    async def store_spans(self, spans: Sequence[TraceSpan]) -> None:
+        if not spans:
+            return
+        version = time.time_ns()
+        rows = [_row(s, version) for s in spans]
+        await self._run(lambda: self._client.insert(f"{self._db}.spans", rows, column_names=COLUMNS))
+
+    async def query_spans(self, query: TraceQuery) -> Page[TraceSpan]:
+        params: dict[str, Any] = {"tenant": query.tenant_id, "limit": query.limit, "offset": query.offset}
+        where = " AND ".join(["tenant_id = {tenant:String}", *span_conditions(query, params)])
+
+        def read() -> Page[TraceSpan]:
+            total = self._client.query(
+                f"SELECT count() FROM {self._db}.spans FINAL WHERE {where}", parameters=params
+            ).result_rows[0][0]
+            rows = self._rows(
+                f"SELECT * FROM {self._db}.spans FINAL WHERE {where} ORDER BY start_time DESC, span_id DESC "
+                "LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
+                params,
+            )
+            return Page(items=[_span(r) for r in rows], total=int(total), limit=query.limit, offset=query.offset)
+
+        return await self._run(read)
+
+    async def query_traces(self, query: TraceQuery) -> Page[TraceEvent]:
+        params: dict[str, Any] = {"tenant": query.tenant_id, "limit": query.limit, "offset": query.offset}
+        conditions = span_conditions(query, params)
+        having = f"HAVING countIf({' AND '.join(conditions)}) > 0" if conditions else ""
+        grouped = (
+            f"SELECT trace_id, min(start_time) AS created FROM {self._db}.spans FINAL "
+            f"WHERE tenant_id = {{tenant:String}} GROUP BY trace_id {having}"
+        )
+
+        def read() -> Page[TraceEvent]:
+            total = self._client.query(f"SELECT count() FROM ({grouped})", parameters=params).result_rows[0][0]
+            page = self._client.query(
+                f"{grouped} ORDER BY created DESC, trace_id DESC LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}",
+                parameters=params,
+            ).result_rows
+            ids = [row[0] for row in page]
+            spans: dict[str, list[TraceSpan]] = {i: [] for i in ids}
+            if ids:
+                for row in self._rows(
+                    f"SELECT * FROM {self._db}.spans FINAL WHERE tenant_id = {{tenant:String}} "
+                    "AND trace_id IN {ids:Array(String)} ORDER BY start_time",
+                    {"tenant": query.tenant_id, "ids": ids},
+                ):
+                    spans[row["trace_id"]].append(_span(row))
+            items = [
+                TraceEvent(
+                    trace_id=tid,
+                    tenant_id=query.tenant_id,
+                    created_at=_utc(created) or dt.datetime.now(dt.UTC),
+                    spans=tuple(spans[tid]),
+                )
+                for tid, created in page
+            ]
+            return Page(items=items, total=int(total), limit=query.limit, offset=query.offset)
+
+        return await self._run(read)
+
+    async def get_trace(self, tenant_id: str, trace_id: str) -> TraceEvent | None:
+        def read() -> TraceEvent | None:
+            rows = self._rows(
+                f"SELECT * FROM {self._db}.spans FINAL WHERE tenant_id = {{t:String}} AND "
+                "trace_id = {id:String} ORDER BY start_time",
+                {"t": tenant_id, "id": trace_id},
+            )
+            if not rows:
+                return None
+            spans = tuple(_span(r) for r in rows)
+            return TraceEvent(trace_id=trace_id, tenant_id=tenant_id, created_at=spans[0].start_time, spans=spans)
+
+        return await self._run(read)
+
+    async def get_span(self, tenant_id: str, span_id: str) -> TraceSpan | None:
+        def read() -> TraceSpan | None:
+            rows = self._rows(
+                f"SELECT * FROM {self._db}.spans FINAL WHERE tenant_id = {{t:String}} AND "
+                "span_id = {id:String} LIMIT 1",
+                {"t": tenant_id, "id": span_id},
+            )
+            return _span(rows[0]) if rows else None
+
+        return await self._run(read)
+
+    async def stats(self, tenant_id: str | None) -> StorageStats:
+        where = "WHERE tenant_id = {t:String}" if tenant_id is not None else ""
+        params = {"t": tenant_id} if tenant_id is not None else {}
+
+        def read() -> StorageStats:
+            spans, size = self._client.query(
+                f"SELECT count(), sum(length(prompt) + length(ifNull(response, ''))) FROM {self._db}.spans FINAL "
+                f"{where}",
+                parameters=params,
+            ).result_rows[0]
+            traces, oldest, newest = self._client.query(
+                f"SELECT count(), min(created), max(created) FROM (SELECT tenant_id, trace_id, min(start_time) AS "
+                f"created FROM {self._db}.spans FINAL {where} GROUP BY tenant_id, trace_id)",
+                parameters=params,
+            ).result_rows[0]
+            empty = int(traces) == 0
+            return StorageStats(
+                total_traces=int(traces),
+                total_spans=int(spans),
+                storage_size_bytes=int(size or 0),
+                oldest_trace=None if empty else _utc(oldest),
+                newest_trace=None if empty else _utc(newest),
+            )
+
+        return await self._run(read)
+
+    async def action_summary(self, query: TraceQuery) -> ActionSummary:
+        params: dict[str, Any] = {"tenant": query.tenant_id}
+        where = " AND ".join(["tenant_id = {tenant:String}", *span_conditions(query, params)])
+
+        def read() -> ActionSummary:
+            total = self._client.query(
+                f"SELECT count() FROM {self._db}.spans FINAL WHERE {where}", parameters=params
+            ).result_rows[0][0]
+            rows = self._client.query(
+                f"SELECT agent_actions FROM {self._db}.spans FINAL WHERE {where} AND agent_actions != '[]'",
+                parameters=params,
+            ).result_rows
+            lists = [[(a["action_type"], a["name"]) for a in json.loads(r[0])] for r in rows]
+            return summarize_actions(int(total), lists)
+
+        return await self._run(read)
+
+    async def health_check(self) -> None:
+        await self._run(lambda: self._client.command("SELECT 1"))
+
+    async def close(self) -> None:
+        try:
+            self._client.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection is fine
+            pass
