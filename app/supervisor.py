@@ -21,6 +21,7 @@ import httpx
 import hypercorn
 import hypercorn.trio
 import trio
+import trio_asyncio
 import yaml
 
 from adapters.grpc.server import GrpcIngest, start_grpc_server
@@ -29,9 +30,11 @@ from adapters.http.forwarder import Forwarder
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
 from adapters.notify.channels import ChannelNotifier
 from adapters.otlp_export import OtlpHttpExporter
+from adapters.storage.clickhouse import ClickHouseTraceRepository
 from adapters.storage.memory import InMemoryTraceRepository
 from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedupStore
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
+from adapters.storage.postgres import PostgresMetadataRepository
 from adapters.storage.redis_dedup import RedisDedupStore
 from adapters.storage.sqlite import SqliteTraceRepository
 from adapters.storage.sqlite_alerts import SqliteAlertRepository
@@ -130,14 +133,27 @@ def tenant_from_headers(headers: Mapping[bytes, bytes]) -> str:
     return resolve_tenant(tenant.decode("latin-1") if tenant else None, auth.decode("latin-1") if auth else None)
 
 
-def open_stores(config: ProxyConfig) -> tuple[TraceRepository, MetadataRepository]:
-    profile = config.storage.profile
-    if profile == "memory":
+async def open_stores(config: ProxyConfig) -> tuple[TraceRepository, MetadataRepository]:
+    """The storage profile: memory, lite (one SQLite file), or production (ClickHouse traces, PostgreSQL metadata;
+    Redis for shared state is picked up from ``storage.redis_url``). Production needs a trio-asyncio loop."""
+    storage = config.storage
+    if storage.profile == "memory":
         return InMemoryTraceRepository(), InMemoryMetadataRepository()
-    if profile == "lite":
-        traces = SqliteTraceRepository.open(config.storage.database_path, migrate=config.storage.auto_migrate)
+    if storage.profile == "lite":
+        traces = SqliteTraceRepository.open(storage.database_path, migrate=storage.auto_migrate)
         return traces, SqliteMetadataRepository(traces.engine)
-    raise ValueError(f"storage profile {profile!r} is not available in this build")
+    assert storage.clickhouse_url and storage.postgres_url  # validated with the config
+    clickhouse = await trio.to_thread.run_sync(
+        partial(
+            ClickHouseTraceRepository, storage.clickhouse_url, storage.clickhouse_database, create=storage.auto_migrate
+        )
+    )
+    try:
+        postgres = await PostgresMetadataRepository.open(storage.postgres_url, migrate=storage.auto_migrate)
+    except BaseException:
+        await clickhouse.close()
+        raise
+    return clickhouse, postgres
 
 
 def make_upstream_client(config: ProxyConfig) -> httpx.AsyncClient:
@@ -226,10 +242,24 @@ async def serve_proxy(
     install_signal_handlers: bool = True,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    if config.storage.profile == "production":
+        # asyncpg is asyncio-only: run the whole proxy inside a trio-asyncio loop (confined to the Postgres adapter).
+        async with trio_asyncio.open_loop():
+            await _serve_proxy(config, shutdown, install_signal_handlers, task_status)
+    else:
+        await _serve_proxy(config, shutdown, install_signal_handlers, task_status)
+
+
+async def _serve_proxy(
+    config: ProxyConfig,
+    shutdown: trio.Event | None,
+    install_signal_handlers: bool,
+    task_status: trio.TaskStatus[list[str]],
+) -> None:
     shutdown = shutdown or trio.Event()
     telemetry = PrometheusTelemetry()
     pricing = PricingHolder(load_pricing(config))
-    repository, metadata = open_stores(config)
+    repository, metadata = await open_stores(config)
     alert_store: AlertRepository = (
         SqliteAlertRepository(repository.engine)
         if isinstance(repository, SqliteTraceRepository)
@@ -303,6 +333,7 @@ async def serve_proxy(
     health = HealthMonitor(
         version=version(),
         traces=repository,
+        metadata=metadata,
         storage_breaker=storage_breaker,
         security_breaker=security_breaker,
         pipeline=pipeline_state,

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -186,3 +187,55 @@ def tenant_headers() -> dict[str, str]:
     import uuid
 
     return {"X-LLMTrace-Tenant-ID": str(uuid.uuid4())}
+
+
+def run_asyncio(coroutine: Any) -> Any:
+    """Run an asyncio coroutine on a plain selector loop (trio-asyncio replaces the default policy in-process)."""
+    import asyncio
+
+    loop = asyncio.SelectorEventLoop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
+def create_database(name: str) -> str:
+    """A fresh PostgreSQL database on 127.0.0.1 for one test (the production profile's metadata store)."""
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+
+    run_asyncio(run())
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(name: str) -> None:
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await conn.close()
+
+    run_asyncio(run())
+
+
+def production_storage(tmp: Path, name: str) -> dict[str, object]:
+    """``storage`` config of the production profile: ClickHouse (embedded chDB engine), PostgreSQL, Redis."""
+    return {
+        "profile": "production",
+        "clickhouse_url": f"chdb://{tmp / ('clickhouse-' + name)}",
+        "postgres_url": create_database(name),
+        "redis_url": "redis://127.0.0.1:6379/0",
+    }

@@ -80,7 +80,11 @@ class SmtpReceiver:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        import asyncio
+
+        # A plain selector loop: trio-asyncio (used by the PostgreSQL adapter's tests in this process) replaces the
+        # default asyncio policy, whose loops cannot run in another thread.
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, loop=asyncio.SelectorEventLoop())
         self.controller.start()
 
     def close(self) -> None:

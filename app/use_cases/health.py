@@ -9,7 +9,7 @@ from typing import Any
 import trio
 
 from domain.circuit import BreakerState, CircuitBreaker
-from ports.repositories import TraceRepository
+from ports.repositories import MetadataRepository, TraceRepository
 
 _BREAKER_NAMES = {BreakerState.CLOSED: "Closed", BreakerState.OPEN: "Open", BreakerState.HALF_OPEN: "HalfOpen"}
 
@@ -20,6 +20,7 @@ class HealthMonitor:
         *,
         version: str,
         traces: TraceRepository,
+        metadata: MetadataRepository | None = None,
         storage_breaker: CircuitBreaker,
         security_breaker: CircuitBreaker,
         pipeline: Callable[[], dict[str, Any]],
@@ -27,6 +28,7 @@ class HealthMonitor:
     ) -> None:
         self._version = version
         self._traces = traces
+        self._metadata = metadata
         self._storage_breaker = storage_breaker
         self._security_breaker = security_breaker
         self._pipeline = pipeline
@@ -37,10 +39,12 @@ class HealthMonitor:
         self.ml: dict[str, Any] = {"status": "disabled"}
         self.extra: dict[str, Any] = {}
 
-    async def _check_traces(self) -> dict[str, Any]:
+    async def _check(self, store: Any) -> dict[str, Any]:
+        if store is None:
+            return {"healthy": True}
         try:
             with trio.fail_after(self._timeout):
-                await self._traces.health_check()
+                await store.health_check()
         except trio.TooSlowError:
             return {"healthy": False, "error": f"health check timed out after {self._timeout}s"}
         except Exception as exc:  # noqa: BLE001 - reported, never raised
@@ -48,7 +52,8 @@ class HealthMonitor:
         return {"healthy": True}
 
     async def report(self) -> tuple[int, dict[str, Any]]:
-        traces = await self._check_traces()
+        traces = await self._check(self._traces)
+        metadata = await self._check(self._metadata)
         storage_breaker = _BREAKER_NAMES[self._storage_breaker.state]
         security_breaker = _BREAKER_NAMES[self._security_breaker.state]
         pipeline = self._pipeline()
@@ -56,6 +61,7 @@ class HealthMonitor:
             self.ready = True
         degraded = (
             not traces["healthy"]
+            or not metadata["healthy"]
             or storage_breaker != "Closed"
             or security_breaker != "Closed"
             or self.ml.get("status") == "failed"
@@ -68,7 +74,7 @@ class HealthMonitor:
             "uptime_seconds": round(time.monotonic() - self._started, 1),
             "storage": {
                 "traces": traces,
-                "metadata": {"healthy": True},
+                "metadata": metadata,
                 "cache": {"healthy": True},
                 "circuit_breaker": storage_breaker,
             },

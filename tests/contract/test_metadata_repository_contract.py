@@ -29,11 +29,34 @@ STORES: dict[str, Callable[[Path], MetadataRepository]] = {
 }
 
 
-@pytest.fixture(params=sorted(STORES))
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(params=[*sorted(STORES), "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MetadataRepository]:
-    repository = STORES[request.param](tmp_path)
-    yield repository
-    await repository.close()
+    if request.param != "postgres":
+        repository = STORES[request.param](tmp_path)
+        yield repository
+        await repository.close()
+        return
+    # The production adapter against the real PostgreSQL on 127.0.0.1, in a database of its own.
+    import asyncpg
+    import trio_asyncio
+
+    from adapters.storage.postgres import PostgresMetadataRepository
+
+    name = f"llmtrace_contract_{uuid.uuid4().hex[:12]}"
+    async with trio_asyncio.open_loop() as loop:
+        admin = await trio_asyncio.aio_as_trio(asyncpg.connect, loop=loop)(PG_ADMIN)
+        await trio_asyncio.aio_as_trio(admin.execute, loop=loop)(f"CREATE DATABASE {name}")
+        try:
+            repository = await PostgresMetadataRepository.open(f"postgresql://postgres@127.0.0.1:5432/{name}")
+            assert await repository.migrate() == []  # applied on open; a second run applies nothing
+            yield repository
+            await repository.close()
+        finally:
+            await trio_asyncio.aio_as_trio(admin.execute, loop=loop)(f"DROP DATABASE IF EXISTS {name}")
+            await trio_asyncio.aio_as_trio(admin.close, loop=loop)()
 
 
 def tenant(name: str, minute: int = 0) -> Tenant:
@@ -137,7 +160,9 @@ async def test_audit_events(store: MetadataRepository) -> None:
             )
         )
     await store.record_audit_event(
-        AuditEvent(id="x", tenant_id=other, event_type="tenant_created", actor="api", resource="r", timestamp=T0)
+        AuditEvent(
+            id=str(uuid.uuid4()), tenant_id=other, event_type="tenant_created", actor="api", resource="r", timestamp=T0
+        )
     )
     page = await store.query_audit_events(AuditQuery(tenant_id=t))
     assert page.total == 3 and [e.resource for e in page.items] == ["r2", "r1", "r0"]

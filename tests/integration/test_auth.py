@@ -15,7 +15,7 @@ import pytest
 
 from adapters.http.openapi import OPERATIONS
 from domain.tenancy import Role
-from tests.conftest import MockUpstream, Proxy, start_proxy
+from tests.conftest import MockUpstream, Proxy, drop_database, production_storage, run_asyncio, start_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +29,8 @@ class World:
         self.secrets: list[str] = [ADMIN_KEY]
         self.keys: dict[str, dict[str, str]] = {}  # tenant name -> role -> secret
         self.tenants: dict[str, dict[str, Any]] = {}
+        self.profile = "lite"
+        self.pg_name: str | None = None
 
     def call(self, method: str, path: str, key: str | None, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))
@@ -65,23 +67,34 @@ class World:
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": content}])
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, mock_upstream: MockUpstream) -> Iterator[World]:
+@pytest.fixture(scope="module", params=["lite", "production"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mock_upstream: MockUpstream
+) -> Iterator[World]:
+    """The same tests on both persistent profiles: SQLite, and ClickHouse + PostgreSQL + Redis."""
     tmp = tmp_path_factory.mktemp("auth")
     db = tmp / "auth.db"
+    pg_name = f"llmtrace_auth_{uuid.uuid4().hex[:10]}"
+    storage = (
+        {"profile": "lite", "database_path": str(db)} if request.param == "lite" else production_storage(tmp, pg_name)
+    )
     proxy = start_proxy(
         tmp,
         mock_upstream.url,
-        {"storage": {"profile": "lite", "database_path": str(db)}},
+        {"storage": storage},
         env={"LLMTRACE_AUTH_ENABLED": "true", "LLMTRACE_AUTH_ADMIN_KEY": ADMIN_KEY},
     )
-    w = World(proxy, db)
+    w = World(proxy, db if request.param == "lite" else tmp)
+    w.profile = request.param
+    w.pg_name = pg_name if request.param == "production" else None
     w.make_tenant("alpha")
     w.make_tenant("beta")
     w.proxy_as("alpha", "alpha's question")
     w.proxy_as("beta", "beta's question")
     yield w
     proxy.process.stop()
+    if w.pg_name:
+        drop_database(w.pg_name)
 
 
 def test_health_is_open_everything_else_needs_credentials(world: World) -> None:
@@ -312,6 +325,24 @@ def test_openapi_document_matches_the_routes(world: World) -> None:
     assert served == documented
 
 
+def dump_postgres(name: str) -> bytes:
+
+    import asyncpg
+
+    async def run() -> bytes:
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}")
+        try:
+            out = []
+            for table in ("tenants", "tenant_settings", "api_keys", "audit_events"):
+                rows = await conn.fetch(f"SELECT row_to_json(t)::text AS j FROM {table} t")
+                out += [r["j"] for r in rows]
+            return "\n".join(out).encode()
+        finally:
+            await conn.close()
+
+    return run_asyncio(run())
+
+
 def test_no_secret_in_plain_text_anywhere(world: World) -> None:
     """Runs last in this module: the database, the logs and every API response after creation."""
     admin = world.keys["alpha"]["admin"]
@@ -324,7 +355,12 @@ def test_no_secret_in_plain_text_anywhere(world: World) -> None:
         world.call("GET", "/api/v1/traces", admin, params={"limit": 1000}).text,
         world.call("GET", "/metrics", admin).text,
     ]
-    database = b"".join(p.read_bytes() for p in world.db.parent.glob(world.db.name + "*"))
+    if world.profile == "lite":
+        database = b"".join(p.read_bytes() for p in world.db.parent.glob(world.db.name + "*"))
+    else:
+        database = dump_postgres(world.pg_name or "") + b"".join(
+            p.read_bytes() for p in world.db.rglob("*") if p.is_file() and "clickhouse" in str(p)
+        )
     logs = world.proxy.process.output()
     for secret in world.secrets:
         assert secret.encode() not in database, "secret stored in plain text"
