@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from collections.abc import Mapping
 from functools import partial
 from importlib import metadata
@@ -31,6 +32,7 @@ from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
 from adapters.notify.channels import ChannelNotifier
 from adapters.otlp_export import OtlpHttpExporter
 from adapters.storage.clickhouse import ClickHouseTraceRepository
+from adapters.storage.counters import InMemoryCounters, RedisCounters
 from adapters.storage.memory import InMemoryTraceRepository
 from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedupStore
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
@@ -270,8 +272,9 @@ async def _serve_proxy(
         metadata, enabled=config.auth.enabled, admin_key=config.auth.admin_key, anonymous_tenant=tenant_from_headers
     )
     tenant_settings = TenantSettingsCache(metadata)
-    spend = SpendLedger()
-    gate = ProxyGate(access, tenant_settings, spend)
+    counters: Any = RedisCounters(config.storage.redis_url) if config.storage.redis_url else InMemoryCounters()
+    spend = SpendLedger(counters)
+    gate = ProxyGate(access, tenant_settings, spend, counters, time.time)
     cb = config.circuit_breaker
     storage_breaker = CircuitBreaker(
         "storage", cb.failure_threshold, cb.recovery_timeout_ms / 1000, cb.half_open_max_calls
@@ -334,6 +337,7 @@ async def _serve_proxy(
         version=version(),
         traces=repository,
         metadata=metadata,
+        cache=counters,
         storage_breaker=storage_breaker,
         security_breaker=security_breaker,
         pipeline=pipeline_state,

@@ -208,22 +208,3 @@ class Rejection:
     status: int
     body: Mapping[str, Any]
     headers: tuple[tuple[bytes, bytes], ...] = ()
-
-
-class RateWindow:
-    """Requests per minute for one tenant, as a sliding one-minute window of counts per second (pure, time in)."""
-
-    def __init__(self) -> None:
-        self._counts: dict[int, int] = {}
-
-    def allow(self, now_s: float, limit_per_minute: int) -> tuple[bool, int]:
-        """Count this request if allowed; returns (allowed, seconds until a slot frees up)."""
-        second = int(now_s)
-        for key in [k for k in self._counts if k <= second - 60]:
-            del self._counts[key]
-        used = sum(self._counts.values())
-        if used >= limit_per_minute:
-            oldest = min(self._counts) if self._counts else second
-            return False, max(1, oldest + 60 - second)
-        self._counts[second] = self._counts.get(second, 0) + 1
-        return True, 0

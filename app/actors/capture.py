@@ -61,5 +61,8 @@ async def run_capture(
                 continue
             telemetry.exchange_captured(span)
             if spend is not None and span.estimated_cost_usd:
-                spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time)
+                try:
+                    await spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time)
+                except Exception:  # noqa: BLE001 - spend tracking fails open, counted
+                    telemetry.pipeline_failure("spend_ledger")
             await spans.send(CapturedSpan(span, analysis_input(exchange), exchange.inline_findings))

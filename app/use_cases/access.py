@@ -19,13 +19,13 @@ from domain.errors import AuthError
 from domain.tenancy import (
     SECRET_PREFIX,
     Caller,
-    RateWindow,
     Rejection,
     Role,
     TenantSettings,
     hash_secret,
     same_secret,
 )
+from ports.counters import SharedCounters
 from ports.repositories import MetadataRepository
 
 Headers = Mapping[bytes, bytes]
@@ -161,31 +161,34 @@ class TenantSettingsCache:
 
 
 class SpendLedger:
-    """Estimated spend per tenant in the current calendar month (UTC), fed by the capture actor."""
+    """Estimated spend per tenant in the current calendar month (UTC), fed by the capture actor.
 
-    def __init__(self) -> None:
-        self._spend: dict[tuple[str, str], float] = {}
+    Kept in the shared counters (Redis when configured), so budgets hold across replicas and restarts."""
+
+    def __init__(self, counters: SharedCounters) -> None:
+        self._counters = counters
 
     @staticmethod
-    def _month(at: dt.datetime) -> str:
-        return at.strftime("%Y-%m")
+    def _key(tenant_id: str, at: dt.datetime) -> str:
+        return f"spend:{tenant_id}:{at.strftime('%Y-%m')}"
 
-    def add(self, tenant_id: str, cost_usd: float, at: dt.datetime) -> None:
-        key = (tenant_id, self._month(at))
-        self._spend[key] = self._spend.get(key, 0.0) + cost_usd
+    async def add(self, tenant_id: str, cost_usd: float, at: dt.datetime) -> None:
+        await self._counters.add(self._key(tenant_id, at), cost_usd, ttl_s=40 * 86400)
 
-    def month_to_date(self, tenant_id: str, at: dt.datetime) -> float:
-        return self._spend.get((tenant_id, self._month(at)), 0.0)
+    async def month_to_date(self, tenant_id: str, at: dt.datetime) -> float:
+        return await self._counters.total(self._key(tenant_id, at))
 
 
 class ProxyGate:
     """Admission of one proxied request: authentication, the tenant's rate limit and monthly budget."""
 
-    def __init__(self, access: AccessControl, settings: TenantSettingsCache, spend: SpendLedger) -> None:
+    def __init__(self, access: AccessControl, settings: TenantSettingsCache, spend: SpendLedger,
+                 counters: SharedCounters, clock: Callable[[], float]) -> None:
         self._access = access
         self._settings = settings
         self._spend = spend
-        self._windows: dict[str, RateWindow] = {}
+        self._counters = counters
+        self._clock = clock
         self.enabled = access.enabled
 
     async def admit(self, headers: Headers) -> tuple[str, Rejection | None]:
@@ -195,8 +198,12 @@ class ProxyGate:
             return "", Rejection(401, {"error": {"message": str(exc), "type": "auth_error"}})
         settings = await self._settings.get(caller.tenant_id)
         if settings.rate_limit_rpm:
-            window = self._windows.setdefault(caller.tenant_id, RateWindow())
-            allowed, retry_after = window.allow(trio.current_time(), settings.rate_limit_rpm)
+            try:
+                allowed, retry_after = await self._counters.hit(
+                    f"ratelimit:{caller.tenant_id}", self._clock(), 60.0, settings.rate_limit_rpm
+                )
+            except Exception:  # noqa: BLE001 - a dead counter store fails open: traffic flows, limits pause
+                allowed, retry_after = True, 0
             if not allowed:
                 return caller.tenant_id, Rejection(
                     429,
@@ -216,7 +223,10 @@ class ProxyGate:
                     ),
                 )
         if settings.monthly_budget_usd is not None:
-            spent = self._spend.month_to_date(caller.tenant_id, dt.datetime.now(dt.UTC))
+            try:
+                spent = await self._spend.month_to_date(caller.tenant_id, dt.datetime.now(dt.UTC))
+            except Exception:  # noqa: BLE001 - fail open
+                spent = 0.0
             if spent >= settings.monthly_budget_usd:
                 return caller.tenant_id, Rejection(
                     429,

@@ -21,6 +21,7 @@ class HealthMonitor:
         version: str,
         traces: TraceRepository,
         metadata: MetadataRepository | None = None,
+        cache: Any = None,
         storage_breaker: CircuitBreaker,
         security_breaker: CircuitBreaker,
         pipeline: Callable[[], dict[str, Any]],
@@ -29,6 +30,7 @@ class HealthMonitor:
         self._version = version
         self._traces = traces
         self._metadata = metadata
+        self._cache = cache if hasattr(cache, "health_check") else None
         self._storage_breaker = storage_breaker
         self._security_breaker = security_breaker
         self._pipeline = pipeline
@@ -54,6 +56,7 @@ class HealthMonitor:
     async def report(self) -> tuple[int, dict[str, Any]]:
         traces = await self._check(self._traces)
         metadata = await self._check(self._metadata)
+        cache = await self._check(self._cache)
         storage_breaker = _BREAKER_NAMES[self._storage_breaker.state]
         security_breaker = _BREAKER_NAMES[self._security_breaker.state]
         pipeline = self._pipeline()
@@ -62,6 +65,7 @@ class HealthMonitor:
         degraded = (
             not traces["healthy"]
             or not metadata["healthy"]
+            or not cache["healthy"]
             or storage_breaker != "Closed"
             or security_breaker != "Closed"
             or self.ml.get("status") == "failed"
@@ -75,7 +79,7 @@ class HealthMonitor:
             "storage": {
                 "traces": traces,
                 "metadata": metadata,
-                "cache": {"healthy": True},
+                "cache": cache,
                 "circuit_breaker": storage_breaker,
             },
             "security": {"healthy": security_breaker == "Closed", "circuit_breaker": security_breaker},

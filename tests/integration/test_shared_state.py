@@ -1,0 +1,59 @@
+"""Replicas on the production profile share PostgreSQL and Redis: a tenant's rate limit holds across them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import MockUpstream, create_database, drop_database, start_proxy
+
+pytestmark = pytest.mark.integration
+
+
+def test_rate_limit_and_metadata_are_shared_by_replicas(tmp_path: Any, mock_upstream: MockUpstream) -> None:
+    name = f"llmtrace_shared_{uuid.uuid4().hex[:10]}"
+    dsn = create_database(name)
+    admin = "shared-admin-" + uuid.uuid4().hex
+    env = {"LLMTRACE_AUTH_ENABLED": "true", "LLMTRACE_AUTH_ADMIN_KEY": admin}
+
+    def replica(label: str) -> Any:
+        # Each replica has its own embedded ClickHouse (chDB cannot be opened by two processes); metadata and
+        # counters are the shared stores under test.
+        storage = {
+            "profile": "production",
+            "clickhouse_url": f"chdb://{tmp_path / ('ch-' + label)}",
+            "postgres_url": dsn,
+            "redis_url": "redis://127.0.0.1:6379/0",
+        }
+        return start_proxy(tmp_path, mock_upstream.url, {"storage": storage}, env=env)
+
+    a = replica("a")
+    b = replica("b")
+    try:
+        health = b.api("/health").json()
+        assert health["storage"]["metadata"]["healthy"] and health["storage"]["cache"]["healthy"]
+        created = httpx.post(
+            f"{a.url}/api/v1/tenants", json={"name": "shared"}, headers={"Authorization": f"Bearer {admin}"}
+        ).json()
+        key = created["api_key"]
+        # The key made on replica A works on replica B at once (shared metadata).
+        settings = httpx.put(
+            f"{b.url}/api/v1/tenants/{created['id']}/settings",
+            json={"rate_limit_rpm": 4},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert settings.status_code == 200
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+        token = {"X-LLMTrace-Token": created["api_token"]}
+        statuses = [
+            httpx.post(f"{proxy.url}/v1/chat/completions", json=body, headers=token).status_code
+            for proxy in (a, b, a, b, a, b)
+        ]
+        assert statuses == [200, 200, 200, 200, 429, 429]  # four per minute in total, not four per replica
+    finally:
+        a.process.stop()
+        b.process.stop()
+        drop_database(name)
