@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Callable
 
 import trio
 
@@ -51,7 +50,6 @@ class StorageWriter:
         self.last_error: str | None = None
         self._closed = False
         self._changed = trio.Event()
-        self.on_written: Callable[[int], None] | None = None
 
     @property
     def depth(self) -> int:
@@ -138,5 +136,3 @@ class StorageWriter:
             self.written += len(batch)
             self.last_error = None
             self._telemetry.storage_write(True, len(batch))
-            if self.on_written is not None:
-                self.on_written(len(batch))
