@@ -239,3 +239,25 @@ def production_storage(tmp: Path, name: str) -> dict[str, object]:
         "postgres_url": create_database(name),
         "redis_url": "redis://127.0.0.1:6379/0",
     }
+
+
+class ClickHouseFront:
+    def __init__(self, process: Process, port: int) -> None:
+        self.process = process
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def clickhouse_front(session_tmp: Path) -> Iterator[ClickHouseFront]:
+    """A real ClickHouse engine (chDB) behind ClickHouse's HTTP interface, shareable by several processes."""
+    port = free_port()
+    process = Process(
+        [sys.executable, "-m", "tests.clickhouse_front", str(session_tmp / "chfront"), str(port)],
+        None,
+        session_tmp / "chfront.log",
+        cwd=ROOT,
+    )
+    front = ClickHouseFront(process, port)
+    wait_http(f"{front.url}/ping")
+    yield front
+    process.stop()

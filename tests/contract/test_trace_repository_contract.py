@@ -50,9 +50,16 @@ REPOSITORIES: dict[str, Callable[[Path], TraceRepository]] = {
 }
 
 
-@pytest.fixture(params=sorted(REPOSITORIES))
+@pytest.fixture(params=[*sorted(REPOSITORIES), "clickhouse-http"])
 async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TraceRepository]:
-    repository = REPOSITORIES[request.param](tmp_path)
+    if request.param == "clickhouse-http":
+        # The same adapter over ClickHouse's HTTP interface (the path a ClickHouse server uses).
+        from adapters.storage.clickhouse import ClickHouseTraceRepository
+
+        front = request.getfixturevalue("clickhouse_front")
+        repository: TraceRepository = ClickHouseTraceRepository(front.url, f"contract_{uuid.uuid4().hex[:8]}")
+    else:
+        repository = REPOSITORIES[request.param](tmp_path)
     yield repository
     await repository.close()
 

@@ -57,3 +57,35 @@ def test_rate_limit_and_metadata_are_shared_by_replicas(tmp_path: Any, mock_upst
         a.process.stop()
         b.process.stop()
         drop_database(name)
+
+
+def test_two_replicas_share_traces(tmp_path: Any, mock_upstream: MockUpstream, clickhouse_front: Any) -> None:
+    """Two proxy processes on the production profile sharing ClickHouse (over HTTP), PostgreSQL and Redis."""
+    import openai
+
+    name = f"llmtrace_replicas_{uuid.uuid4().hex[:10]}"
+    dsn = create_database(name)
+    storage = {
+        "profile": "production",
+        "clickhouse_url": clickhouse_front.url,
+        "clickhouse_database": f"replicas_{uuid.uuid4().hex[:8]}",
+        "postgres_url": dsn,
+        "redis_url": "redis://127.0.0.1:6379/0",
+    }
+    a = start_proxy(tmp_path, mock_upstream.url, {"storage": storage})
+    b = start_proxy(tmp_path, mock_upstream.url, {"storage": storage})
+    try:
+        tenant = {"X-LLMTrace-Tenant-ID": str(uuid.uuid4())}
+        for proxy, text in ((a, "via replica a"), (b, "via replica b")):
+            client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="k", default_headers=tenant, max_retries=0)
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+        for proxy in (a, b):
+            body = proxy.wait_for_traces(2, tenant, timeout=3)
+            assert {s["prompt"] for t in body["data"] for s in t["spans"]} == {
+                "user: via replica a",
+                "user: via replica b",
+            }
+    finally:
+        a.process.stop()
+        b.process.stop()
+        drop_database(name)
