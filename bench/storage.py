@@ -91,12 +91,48 @@ def time_queries(url: str, headers: dict[str, str], rounds: int) -> dict[str, An
     return out
 
 
+def clickhouse_over_http(tmp: Path, spans: list[TraceSpan], tenant: str, args: Any) -> dict[str, Any]:
+    """The production profile end to end: ClickHouse over HTTP (the test front on chDB), PostgreSQL, Redis."""
+    from adapters.storage.clickhouse import ClickHouseTraceRepository
+    from tests.conftest import ROOT, Process, create_database, drop_database, free_port, wait_http
+
+    port = free_port()
+    front = Process([sys.executable, "-m", "tests.clickhouse_front", str(tmp / "ch-http"), str(port)], None,
+                    tmp / "front.log", cwd=ROOT)
+    wait_http(f"http://127.0.0.1:{port}/ping")
+    out: dict[str, Any] = {}
+    pg = f"llmtrace_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        repo = ClickHouseTraceRepository(f"http://127.0.0.1:{port}", "llmtrace")
+        elapsed = trio.run(write_all, repo, spans, args.batch)
+        out["clickhouse_http_write"] = {"spans_per_second": len(spans) / elapsed}
+        print(f"ClickHouse over HTTP: {len(spans)} spans in batches of {args.batch}: {len(spans) / elapsed:,.0f} "
+              "spans/s")
+        mock = start_mock(tmp)
+        proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}, "storage": {
+            "profile": "production", "clickhouse_url": f"http://127.0.0.1:{port}",
+            "postgres_url": create_database(pg), "redis_url": "redis://127.0.0.1:6379/0"}})
+        try:
+            out["clickhouse_queries"] = time_queries(proxy.url, {"X-LLMTrace-Tenant-ID": tenant}, args.rounds)
+        finally:
+            proxy.process.stop()
+            mock.process.stop()
+        for name, r in out["clickhouse_queries"].items():
+            print(f"  production {name}: p50 {r['p50_ms']:.1f} ms, max {r['max_ms']:.1f} ms (total {r['total']})")
+    finally:
+        front.stop()
+        drop_database(pg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="just bench storage")
     parser.add_argument("--spans", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--out", default="bench/results/storage.json")
+    parser.add_argument("--clickhouse-http", action="store_true",
+                        help="also run the production profile with ClickHouse over HTTP (PostgreSQL and Redis up)")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-storage-"))
     db = tmp / "bench.db"
@@ -158,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         mock.process.stop()
     for name, r in results["sqlite_queries"].items():
         print(f"  {name}: p50 {r['p50_ms']:.1f} ms, max {r['max_ms']:.1f} ms (total {r['total']})")
+    if args.clickhouse_http:
+        results.update(clickhouse_over_http(tmp, spans, tenant, args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

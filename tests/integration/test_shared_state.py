@@ -89,3 +89,59 @@ def test_two_replicas_share_traces(tmp_path: Any, mock_upstream: MockUpstream, c
         a.process.stop()
         b.process.stop()
         drop_database(name)
+
+
+def test_clickhouse_outage_loses_nothing(tmp_path: Any, mock_upstream: MockUpstream) -> None:
+    """ClickHouse goes down: proxied requests still succeed at once; when it is back, every span is stored once."""
+    import sys
+    import time
+
+    import httpx
+
+    from tests.conftest import ROOT, Process, free_port, wait_http
+
+    port = free_port()
+    data = tmp_path / "ch-outage"
+
+    def start_front() -> Process:
+        process = Process(
+            [sys.executable, "-m", "tests.clickhouse_front", str(data), str(port)],
+            None,
+            tmp_path / f"front-{time.monotonic_ns()}.log",
+            cwd=ROOT,
+        )
+        wait_http(f"http://127.0.0.1:{port}/ping")
+        return process
+
+    front = start_front()
+    name = f"llmtrace_outage_{uuid.uuid4().hex[:10]}"
+    storage = {
+        "profile": "production",
+        "clickhouse_url": f"http://127.0.0.1:{port}",
+        "postgres_url": create_database(name),
+        "redis_url": "redis://127.0.0.1:6379/0",
+    }
+    proxy = start_proxy(tmp_path, mock_upstream.url, {"storage": storage})
+    tenant = {"X-LLMTrace-Tenant-ID": str(uuid.uuid4())}
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "during the outage"}]}
+    try:
+        front.stop()  # ClickHouse is down
+        started = time.monotonic()
+        statuses = [
+            httpx.post(f"{proxy.url}/v1/chat/completions", json=body, headers=tenant).status_code for _ in range(20)
+        ]
+        assert statuses == [200] * 20 and time.monotonic() - started < 5  # never failed, never slowed much
+        health = proxy.api("/health").json()
+        assert health["status"] == "degraded" and health["storage"]["traces"]["healthy"] is False
+        time.sleep(1)
+        assert proxy.api("/health").json()["pipeline"]["storage_buffer"]["failed_writes"] >= 1
+        front = start_front()  # back
+        spans = proxy.wait_for_traces(20, tenant, timeout=15, limit=100)
+        assert spans["total"] == 20
+        ids = [s["span_id"] for t in spans["data"] for s in t["spans"]]
+        assert len(ids) == len(set(ids)) == 20  # stored once each
+        assert proxy.api("/health").json()["pipeline"]["storage_buffer"]["dropped"] == 0
+    finally:
+        proxy.process.stop()
+        front.stop()
+        drop_database(name)
