@@ -97,8 +97,12 @@ def clickhouse_over_http(tmp: Path, spans: list[TraceSpan], tenant: str, args: A
     from tests.conftest import ROOT, Process, create_database, drop_database, free_port, wait_http
 
     port = free_port()
-    front = Process([sys.executable, "-m", "tests.clickhouse_front", str(tmp / "ch-http"), str(port)], None,
-                    tmp / "front.log", cwd=ROOT)
+    front = Process(
+        [sys.executable, "-m", "tests.clickhouse_front", str(tmp / "ch-http"), str(port)],
+        None,
+        tmp / "front.log",
+        cwd=ROOT,
+    )
     wait_http(f"http://127.0.0.1:{port}/ping")
     out: dict[str, Any] = {}
     pg = f"llmtrace_bench_{uuid.uuid4().hex[:8]}"
@@ -106,12 +110,23 @@ def clickhouse_over_http(tmp: Path, spans: list[TraceSpan], tenant: str, args: A
         repo = ClickHouseTraceRepository(f"http://127.0.0.1:{port}", "llmtrace")
         elapsed = trio.run(write_all, repo, spans, args.batch)
         out["clickhouse_http_write"] = {"spans_per_second": len(spans) / elapsed}
-        print(f"ClickHouse over HTTP: {len(spans)} spans in batches of {args.batch}: {len(spans) / elapsed:,.0f} "
-              "spans/s")
+        print(
+            f"ClickHouse over HTTP: {len(spans)} spans in batches of {args.batch}: {len(spans) / elapsed:,.0f} spans/s"
+        )
         mock = start_mock(tmp)
-        proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}, "storage": {
-            "profile": "production", "clickhouse_url": f"http://127.0.0.1:{port}",
-            "postgres_url": create_database(pg), "redis_url": "redis://127.0.0.1:6379/0"}})
+        proxy = start_proxy(
+            tmp,
+            mock.url,
+            {
+                "logging": {"level": "warn"},
+                "storage": {
+                    "profile": "production",
+                    "clickhouse_url": f"http://127.0.0.1:{port}",
+                    "postgres_url": create_database(pg),
+                    "redis_url": "redis://127.0.0.1:6379/0",
+                },
+            },
+        )
         try:
             out["clickhouse_queries"] = time_queries(proxy.url, {"X-LLMTrace-Tenant-ID": tenant}, args.rounds)
         finally:
@@ -131,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--out", default="bench/results/storage.json")
-    parser.add_argument("--clickhouse-http", action="store_true",
-                        help="also run the production profile with ClickHouse over HTTP (PostgreSQL and Redis up)")
+    parser.add_argument(
+        "--clickhouse-http",
+        action="store_true",
+        help="also run the production profile with ClickHouse over HTTP (PostgreSQL and Redis up)",
+    )
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-storage-"))
     db = tmp / "bench.db"

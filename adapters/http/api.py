@@ -22,7 +22,7 @@ from adapters.http.openapi import ROUTE_ROLES, openapi_document
 from domain.errors import AuthError, Forbidden, Invalid, NotFound
 from domain.findings import Severity
 from domain.providers import provider_from_name
-from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, TraceQuery
+from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, Page, TraceQuery
 from domain.tenancy import ApiKey, AuditEvent, Caller, Tenant, settings_to_json
 from domain.traces import ActionType, AgentAction, truncate_utf8
 from ports.health import HealthReporter
@@ -32,6 +32,13 @@ from ports.repositories import StorageUnavailable, TraceRepository
 
 class BadRequest(Exception):
     pass
+
+
+def page_json(page: Page[Any], render: Callable[[Any], dict[str, Any]]) -> Response:
+    """The list envelope of every paginated route: ``{data, total, limit, offset}``."""
+    return jsonify(
+        {"data": [render(item) for item in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
+    )
 
 
 def api_error(status: int, message: str, kind: str = "api_error") -> Response:
@@ -182,14 +189,7 @@ def create_api(
     @app.get("/api/v1/traces")
     async def list_traces() -> Response:
         page = await traces.query_traces(trace_query())
-        return jsonify(
-            {
-                "data": [trace_to_json(t) for t in page.items],
-                "total": page.total,
-                "limit": page.limit,
-                "offset": page.offset,
-            }
-        )
+        return page_json(page, trace_to_json)
 
     @app.get("/api/v1/traces/<trace_id>")
     async def get_trace(trace_id: str) -> Response:
@@ -215,14 +215,7 @@ def create_api(
             max_security_score=score_max,
         )
         page = await traces.query_spans(query)
-        return jsonify(
-            {
-                "data": [span_json(s) for s in page.items],
-                "total": page.total,
-                "limit": page.limit,
-                "offset": page.offset,
-            }
-        )
+        return page_json(page, span_json)
 
     @app.get("/api/v1/spans/<span_id>")
     async def get_span(span_id: str) -> Response:
@@ -245,14 +238,7 @@ def create_api(
             finding_severity=severity or None,
         )
         page = await traces.query_spans(query)
-        return jsonify(
-            {
-                "data": [span_json(s) for s in page.items],
-                "total": page.total,
-                "limit": page.limit,
-                "offset": page.offset,
-            }
-        )
+        return page_json(page, span_json)
 
     @app.get("/api/v1/actions/summary")
     async def actions_summary() -> Response:
@@ -387,14 +373,7 @@ def create_api(
                 offset=offset,
             ),
         )
-        return jsonify(
-            {
-                "data": [audit_json(e) for e in page.items],
-                "total": page.total,
-                "limit": page.limit,
-                "offset": page.offset,
-            }
-        )
+        return page_json(page, audit_json)
 
     def desk() -> AlertDeskPort:
         if alert_desk is None:
@@ -405,14 +384,7 @@ def create_api(
     async def list_alerts() -> Response:
         limit, offset = _page_params()
         page = await desk().list_alerts(caller(), limit, offset)
-        return jsonify(
-            {
-                "data": [alert_to_json(a) for a in page.items],
-                "total": page.total,
-                "limit": page.limit,
-                "offset": page.offset,
-            }
-        )
+        return page_json(page, alert_to_json)
 
     @app.get("/api/v1/alerts/<alert_id>")
     async def get_alert(alert_id: str) -> Response:

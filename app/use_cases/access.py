@@ -182,8 +182,14 @@ class SpendLedger:
 class ProxyGate:
     """Admission of one proxied request: authentication, the tenant's rate limit and monthly budget."""
 
-    def __init__(self, access: AccessControl, settings: TenantSettingsCache, spend: SpendLedger,
-                 counters: SharedCounters, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        access: AccessControl,
+        settings: TenantSettingsCache,
+        spend: SpendLedger,
+        counters: SharedCounters,
+        clock: Callable[[], float],
+    ) -> None:
         self._access = access
         self._settings = settings
         self._spend = spend
