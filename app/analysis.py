@@ -48,7 +48,9 @@ def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[Se
                 f"model {model!r} is not available offline (no model hub is reachable); use 'builtin' or the path "
                 "of a classifier head trained with `just train-detectors`"
             )
-        analyzer, seconds = EnsembleSecurityAnalyzer.load(regex, config.security_analysis.operating_point, head)
+        analyzer, seconds = EnsembleSecurityAnalyzer.load(
+            regex, config.security_analysis.operating_point, head, config.security_analysis.over_defence
+        )
     except Exception as exc:  # noqa: BLE001 - any load failure means regex-only, reported in /health
         log.error("ML detectors failed to load, running regex-only: %s", exc)
         return None, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}

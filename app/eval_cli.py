@@ -47,10 +47,12 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def evaluate(rows: list[dict[str, Any]], analyzer_name: str, operating_point: str = "balanced") -> dict[str, Any]:
+def evaluate(
+    rows: list[dict[str, Any]], analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False
+) -> dict[str, Any]:
     config = ProxyConfig(
         security_analysis=SecurityAnalysisSettings(
-            ml_enabled=analyzer_name == "ensemble", operating_point=operating_point
+            ml_enabled=analyzer_name == "ensemble", operating_point=operating_point, over_defence=over_defence
         )
     )
     analyzer: SecurityAnalyzer = build_analyzer(config)
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", required=True, action="append", help="JSON-lines file (repeatable)")
     parser.add_argument("--analyzer", choices=("regex", "ensemble"), default="regex")
     parser.add_argument("--operating-point", choices=("high_recall", "balanced", "high_precision"), default="balanced")
+    parser.add_argument(
+        "--over-defence", action="store_true", help="ensemble: the model alone must clear the high-precision threshold"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
@@ -118,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2
     try:
-        result = evaluate(rows, args.analyzer, args.operating_point)
+        result = evaluate(rows, args.analyzer, args.operating_point, args.over_defence)
     except RuntimeError as exc:
         print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ import numpy as np
 from adapters.ml.embedder import MODEL_NAME, MiniLMEmbedder
 from domain.findings import SecurityFinding
 from domain.security.analyzer import RegexSecurityAnalyzer
-from domain.security.ensemble import combine, ml_finding
+from domain.security.ensemble import VOTED_TYPES, combine, ml_finding
 from domain.security.normalise import normalise
 from domain.security.pii import PiiMatch
 from domain.traces import AgentAction
@@ -64,21 +64,37 @@ class InjectionClassifier:
 class EnsembleSecurityAnalyzer:
     name = "ensemble"
 
-    def __init__(self, regex: RegexSecurityAnalyzer, classifier: InjectionClassifier, operating_point: str) -> None:
+    def __init__(
+        self,
+        regex: RegexSecurityAnalyzer,
+        classifier: InjectionClassifier,
+        operating_point: str,
+        over_defence: bool = False,
+    ) -> None:
         self.regex = regex
         self.classifier = classifier
         self.operating_point = operating_point
         self.threshold = classifier.thresholds[operating_point]
+        # over_defence: the model alone must clear the high-precision threshold; with a rule agreeing, the
+        # operating point's threshold applies. Fewer false positives on benign prompts full of trigger words.
+        self.over_defence = over_defence
+        self.solo_threshold = (
+            max(self.threshold, classifier.thresholds["high_precision"]) if over_defence else self.threshold
+        )
 
     @classmethod
     def load(
-        cls, regex: RegexSecurityAnalyzer, operating_point: str, head_path: Path = HEAD_PATH
+        cls,
+        regex: RegexSecurityAnalyzer,
+        operating_point: str,
+        head_path: Path = HEAD_PATH,
+        over_defence: bool = False,
     ) -> tuple[EnsembleSecurityAnalyzer, float]:
         started = time.perf_counter()
         if not head_path.is_file():
             raise FileNotFoundError(f"classifier head {head_path} not found")
         embedder = MiniLMEmbedder(threads=2)
-        analyzer = cls(regex, InjectionClassifier(embedder, head_path), operating_point)
+        analyzer = cls(regex, InjectionClassifier(embedder, head_path), operating_point, over_defence)
         analyzer.classifier.score(["warm-up"])  # first inference allocates; do it at load time
         return analyzer, time.perf_counter() - started
 
@@ -90,6 +106,7 @@ class EnsembleSecurityAnalyzer:
             "voting_mode": "regex+ml (agreement boost, single-detector cap)",
             "operating_point": self.operating_point,
             "ml_threshold": self.threshold,
+            "over_defence": self.over_defence,
         }
 
     def warm(self, texts: Sequence[str]) -> None:
@@ -103,7 +120,8 @@ class EnsembleSecurityAnalyzer:
         if fast or not text:
             return regex
         score = self.classifier.score([normalise(text)])[0]
-        finding = ml_finding(score, self.threshold, DETECTOR, now)
+        rules_agree = any(f.finding_type in VOTED_TYPES for f in regex)
+        finding = ml_finding(score, self.threshold if rules_agree else self.solo_threshold, DETECTOR, now)
         return combine(regex, [finding] if finding else [])
 
     def analyze_response(
