@@ -26,7 +26,7 @@ from domain.tenancy import (
     same_secret,
 )
 from ports.counters import SharedCounters
-from ports.repositories import MetadataRepository
+from ports.repositories import MetadataRepository, StorageUnavailable
 
 Headers = Mapping[bytes, bytes]
 
@@ -202,6 +202,13 @@ class ProxyGate:
             caller = await self._access.for_proxy(headers)
         except AuthError as exc:
             return "", Rejection(401, {"error": {"message": str(exc), "type": "auth_error"}})
+        except StorageUnavailable:
+            # Credentials cannot be checked: refuse (auth fails closed), clearly and retryably, never with a 500.
+            return "", Rejection(
+                503,
+                {"error": {"message": "the credential store is unavailable; retry shortly", "type": "auth_error"}},
+                ((b"retry-after", b"5"),),
+            )
         settings = await self._settings.get(caller.tenant_id)
         if settings.rate_limit_rpm:
             try:
