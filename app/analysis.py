@@ -31,6 +31,10 @@ def build_analyzer(config: ProxyConfig) -> RegexSecurityAnalyzer:
     )
 
 
+# the reference's default NER model cannot be fetched here; its users get the packaged model instead
+NER_BUILTIN = ("builtin", "dslim/bert-base-NER")
+
+
 def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[SecurityAnalyzer | None, dict[str, Any]]:
     """Blocking (seconds): call it from a worker thread. Returns the analyzer (or None) and the /health entry."""
     model = config.security_analysis.ml_model
@@ -48,8 +52,20 @@ def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[Se
                 f"model {model!r} is not available offline (no model hub is reachable); use 'builtin' or the path "
                 "of a classifier head trained with `just train-detectors`"
             )
+        ner_model = config.security_analysis.ner_model
+        if config.security_analysis.ner_enabled and ner_model not in NER_BUILTIN:
+            raise ValueError(
+                f"NER model {ner_model!r} is not available offline; use 'builtin' (spaCy en_core_web_sm, packaged)"
+            )
         analyzer, seconds = EnsembleSecurityAnalyzer.load(
-            regex, config.security_analysis.operating_point, head, config.security_analysis.over_defence
+            regex,
+            config.security_analysis.operating_point,
+            head,
+            config.security_analysis.over_defence,
+            ner_enabled=config.security_analysis.ner_enabled,
+            toxicity_model=config.output_safety.toxicity_model == "builtin" and config.output_safety.toxicity_enabled,
+            toxicity_threshold=config.output_safety.toxicity_threshold,
+            harmful_requests=config.security_analysis.harmful_requests_enabled,
         )
     except Exception as exc:  # noqa: BLE001 - any load failure means regex-only, reported in /health
         log.error("ML detectors failed to load, running regex-only: %s", exc)

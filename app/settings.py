@@ -101,7 +101,11 @@ class SecurityAnalysisSettings:
     ml_preload: bool = True
     ml_download_timeout_seconds: int = 300
     ner_enabled: bool = False
-    ner_model: str = "dslim/bert-base-NER"
+    # the ML head that flags plainly harmful requests (weapons, fraud, abuse); not in the reference
+    harmful_requests_enabled: bool = True
+    # "builtin" (spaCy en_core_web_sm, packaged) or the reference's "dslim/bert-base-NER", which maps to the builtin
+    # model because no model hub is reachable
+    ner_model: str = "builtin"
     fusion_enabled: bool = False
     fusion_model_path: str | None = None
     jailbreak_enabled: bool = True
@@ -181,6 +185,9 @@ class OutputSafetySettings:
     enabled: bool = False
     toxicity_enabled: bool = False
     toxicity_threshold: float = 0.7
+    # "builtin": the packaged alt-profanity-check model scores outputs alongside the keyword lists (when the ML
+    # detectors are enabled); "keywords": the keyword lists only
+    toxicity_model: str = "builtin"
     block_on_critical: bool = False
     hallucination_enabled: bool = False
     hallucination_model: str = "vectara/hallucination_evaluation_model"
@@ -395,6 +402,12 @@ def validate(config: ProxyConfig) -> list[str]:
         errors.append("enforcement.timeout_ms must be greater than 0")
     if config.enforcement.mode not in ("log", "flag", "block"):
         errors.append(f"enforcement.mode must be log, flag or block, got {config.enforcement.mode!r}")
+    if config.output_safety.toxicity_model not in ("builtin", "keywords"):
+        errors.append(
+            f"output_safety.toxicity_model must be builtin or keywords, got {config.output_safety.toxicity_model!r}"
+        )
+    if not 0 <= config.output_safety.toxicity_threshold <= 1:
+        errors.append("output_safety.toxicity_threshold must be between 0 and 1")
     if config.security_analysis.operating_point not in ("high_recall", "balanced", "high_precision"):
         errors.append(
             "security_analysis.operating_point must be high_recall, balanced or high_precision, "

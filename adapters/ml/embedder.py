@@ -54,8 +54,9 @@ class MiniLMEmbedder:
                 break
         return windows
 
-    def embed_windows(self, texts: Sequence[str], batch_size: int = 32) -> list[Any]:
-        """For each text, an array (windows x dimension) of L2-normalised mean-pooled embeddings."""
+    def embed_windows(self, texts: Sequence[str], batch_size: int = 32, layers: Sequence[int] = (6,)) -> list[Any]:
+        """For each text, an array (windows x dimension*len(layers)): per window, the L2-normalised mean-pooled hidden
+        states of each of ``layers`` (1..6; 6 is the sentence embedding), concatenated."""
         torch = self._torch
         cls_id, sep_id, pad_id = (self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id)
         flat: list[list[int]] = []
@@ -71,10 +72,14 @@ class MiniLMEmbedder:
                 width = max(len(c) for c in chunk)
                 input_ids = torch.tensor([c + [pad_id] * (width - len(c)) for c in chunk])
                 mask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in chunk])
-                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-                weights = mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                vectors.append(torch.nn.functional.normalize(pooled, dim=-1))
+                output = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=len(layers) > 1)
+                states = output.hidden_states if len(layers) > 1 else {6: output.last_hidden_state}
+                weights = mask.unsqueeze(-1).to(output.last_hidden_state.dtype)
+                parts = []
+                for layer in layers:
+                    pooled = (states[layer] * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                    parts.append(torch.nn.functional.normalize(pooled, dim=-1))
+                vectors.append(torch.cat(parts, dim=-1))
         matrix = torch.cat(vectors).numpy() if vectors else None
         out: list[Any] = [[] for _ in texts]
         for row, index in enumerate(owner):

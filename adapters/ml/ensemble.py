@@ -17,23 +17,66 @@ from typing import Any
 import numpy as np
 
 from adapters.ml.embedder import MODEL_NAME, MiniLMEmbedder
+from adapters.ml.ner import DETECTOR as NER_DETECTOR
+from adapters.ml.ner import MODEL_NAME as NER_MODEL
+from adapters.ml.ner import SpacyEntityFinder
+from adapters.ml.toxicity import DETECTOR as TOXICITY_DETECTOR
+from adapters.ml.toxicity import MODEL_NAME as TOXICITY_MODEL
+from adapters.ml.toxicity import ProfanityToxicityScorer
 from domain.findings import SecurityFinding
 from domain.security.analyzer import RegexSecurityAnalyzer
-from domain.security.ensemble import VOTED_TYPES, combine, ml_finding
+from domain.security.ensemble import (
+    VOTED_TYPES,
+    combine,
+    harmful_request_finding,
+    merge_entities,
+    ml_finding,
+    ml_toxicity,
+)
 from domain.security.normalise import normalise
 from domain.security.pii import PiiMatch
 from domain.traces import AgentAction
 
 HEAD_PATH = Path(__file__).with_name("weights") / "injection_head.json"
 DETECTOR = "minilm_injection_head"
+HARMFUL_DETECTOR = "minilm_harmful_request_head"
 
 
-class InjectionClassifier:
+class PromptClassifier:
+    """MLP heads (injection/jailbreak, harmful request) over MiniLM window features; a text scores the maximum over
+    its windows. Reads the JSON written by ``just train-detectors`` (format 2: several heads, chosen layers; format 1:
+    one injection head over the sentence embedding)."""
+
     def __init__(self, embedder: MiniLMEmbedder, head_path: Path = HEAD_PATH) -> None:
-        head = json.loads(head_path.read_text(encoding="utf-8"))
-        if int(head["dimension"]) != embedder.dimension:
-            raise ValueError(f"head dimension {head['dimension']} does not match the embedder ({embedder.dimension})")
+        spec = json.loads(head_path.read_text(encoding="utf-8"))
+        self.layers: tuple[int, ...] = tuple(spec.get("layers", (6,)))
+        expected = embedder.dimension * len(self.layers)
+        if int(spec["dimension"]) != expected:
+            raise ValueError(f"head dimension {spec['dimension']} does not match the embedder ({expected})")
         self.embedder = embedder
+        heads = spec.get("heads", {"injection": spec})
+        self.heads = {name: _Head(head) for name, head in heads.items()}
+        if "injection" not in self.heads:
+            raise ValueError(f"{head_path} has no injection head")
+        self.thresholds: dict[str, dict[str, float]] = {
+            name: {k: float(v) for k, v in head["thresholds"].items()} for name, head in heads.items()
+        }
+        self.head_path = head_path
+        self._cache: collections.OrderedDict[str, dict[str, float]] = collections.OrderedDict()
+
+    def scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Per text, each head's probability. Recent results are cached, so ``warm`` batches pay once."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, windows in zip(missing, self.embedder.embed_windows(missing, layers=self.layers), strict=True):
+                self._cache[text] = {name: head.probability(windows) for name, head in self.heads.items()}
+                while len(self._cache) > 512:
+                    self._cache.popitem(last=False)
+        return [self._cache[t] for t in texts]
+
+
+class _Head:
+    def __init__(self, head: dict[str, Any]) -> None:
         self.kind = head.get("kind", "logistic")
         if self.kind == "mlp":
             self.w1 = np.asarray(head["w1"], dtype=np.float32).T
@@ -43,22 +86,13 @@ class InjectionClassifier:
         else:
             self.weights = np.asarray(head["weights"], dtype=np.float32)
             self.bias = float(head["bias"])
-        self.thresholds: dict[str, float] = {k: float(v) for k, v in head["thresholds"].items()}
-        self.head_path = head_path
-        self._cache: collections.OrderedDict[str, float] = collections.OrderedDict()
 
-    def score(self, texts: Sequence[str]) -> list[float]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text, windows in zip(missing, self.embedder.embed_windows(missing), strict=True):
-                if self.kind == "mlp":
-                    logits = np.maximum(windows @ self.w1 + self.b1, 0) @ self.w2 + self.b2
-                else:
-                    logits = windows @ self.weights + self.bias
-                self._cache[text] = float((1 / (1 + np.exp(-logits))).max())
-                while len(self._cache) > 512:
-                    self._cache.popitem(last=False)
-        return [self._cache[t] for t in texts]
+    def probability(self, windows: Any) -> float:
+        if self.kind == "mlp":
+            logits = np.maximum(windows @ self.w1 + self.b1, 0) @ self.w2 + self.b2
+        else:
+            logits = windows @ self.weights + self.bias
+        return float((1 / (1 + np.exp(-logits))).max())
 
 
 class EnsembleSecurityAnalyzer:
@@ -67,19 +101,33 @@ class EnsembleSecurityAnalyzer:
     def __init__(
         self,
         regex: RegexSecurityAnalyzer,
-        classifier: InjectionClassifier,
+        classifier: PromptClassifier,
         operating_point: str,
         over_defence: bool = False,
+        entity_finder: SpacyEntityFinder | None = None,
+        toxicity_scorer: ProfanityToxicityScorer | None = None,
+        toxicity_threshold: float = 0.7,
+        harmful_requests: bool = True,
     ) -> None:
         self.regex = regex
+        self.entity_finder = entity_finder
+        self.toxicity_scorer = toxicity_scorer
+        self.toxicity_threshold = toxicity_threshold
         self.classifier = classifier
         self.operating_point = operating_point
-        self.threshold = classifier.thresholds[operating_point]
+        self.threshold = classifier.thresholds["injection"][operating_point]
+        self.harmful_threshold = (
+            classifier.thresholds["harmful"][operating_point]
+            if harmful_requests and "harmful" in classifier.thresholds
+            else None
+        )
         # over_defence: the model alone must clear the high-precision threshold; with a rule agreeing, the
         # operating point's threshold applies. Fewer false positives on benign prompts full of trigger words.
         self.over_defence = over_defence
         self.solo_threshold = (
-            max(self.threshold, classifier.thresholds["high_precision"]) if over_defence else self.threshold
+            max(self.threshold, classifier.thresholds["injection"]["high_precision"])
+            if over_defence
+            else self.threshold
         )
 
     @classmethod
@@ -89,28 +137,58 @@ class EnsembleSecurityAnalyzer:
         operating_point: str,
         head_path: Path = HEAD_PATH,
         over_defence: bool = False,
+        *,
+        ner_enabled: bool = False,
+        toxicity_model: bool = False,
+        toxicity_threshold: float = 0.7,
+        harmful_requests: bool = True,
     ) -> tuple[EnsembleSecurityAnalyzer, float]:
+        """Load every enabled model (seconds; call from a worker thread). Any failure raises: the caller runs
+        regex-only and reports the reason."""
         started = time.perf_counter()
         if not head_path.is_file():
             raise FileNotFoundError(f"classifier head {head_path} not found")
         embedder = MiniLMEmbedder(threads=2)
-        analyzer = cls(regex, InjectionClassifier(embedder, head_path), operating_point, over_defence)
-        analyzer.classifier.score(["warm-up"])  # first inference allocates; do it at load time
+        analyzer = cls(
+            regex,
+            PromptClassifier(embedder, head_path),
+            operating_point,
+            over_defence,
+            entity_finder=SpacyEntityFinder() if ner_enabled else None,
+            toxicity_scorer=ProfanityToxicityScorer() if toxicity_model else None,
+            toxicity_threshold=toxicity_threshold,
+            harmful_requests=harmful_requests,
+        )
+        # first inference allocates; do it at load time
+        analyzer.classifier.scores(["warm-up"])
+        if analyzer.entity_finder:
+            analyzer.entity_finder.entities("Warm-up for Ada Lovelace in London.")
+        if analyzer.toxicity_scorer:
+            analyzer.toxicity_scorer.score("warm-up")
         return analyzer, time.perf_counter() - started
 
     def describe(self) -> dict[str, Any]:
         return {
             "prompt_injection_model": MODEL_NAME,
             "classifier_head": self.classifier.head_path.name,
-            "detectors": ["regex", DETECTOR],
+            "ner_model": NER_MODEL if self.entity_finder else None,
+            "toxicity_model": TOXICITY_MODEL if self.toxicity_scorer else None,
+            "detectors": [
+                "regex",
+                DETECTOR,
+                *([HARMFUL_DETECTOR] if self.harmful_threshold is not None else []),
+                *([NER_DETECTOR] if self.entity_finder else []),
+                *([TOXICITY_DETECTOR] if self.toxicity_scorer else []),
+            ],
             "voting_mode": "regex+ml (agreement boost, single-detector cap)",
             "operating_point": self.operating_point,
             "ml_threshold": self.threshold,
+            "harmful_request_threshold": self.harmful_threshold,
             "over_defence": self.over_defence,
         }
 
     def warm(self, texts: Sequence[str]) -> None:
-        self.classifier.score([normalise(t) for t in texts if t])
+        self.classifier.scores([normalise(t) for t in texts if t])
 
     def analyze_request(
         self, text: str, now: dt.datetime | None = None, *, fast: bool = False
@@ -119,10 +197,17 @@ class EnsembleSecurityAnalyzer:
         regex = self.regex.analyze_request(text, now)
         if fast or not text:
             return regex
-        score = self.classifier.score([normalise(text)])[0]
+        scores = self.classifier.scores([normalise(text)])[0]
         rules_agree = any(f.finding_type in VOTED_TYPES for f in regex)
-        finding = ml_finding(score, self.threshold if rules_agree else self.solo_threshold, DETECTOR, now)
-        return combine(regex, [finding] if finding else [])
+        finding = ml_finding(scores["injection"], self.threshold if rules_agree else self.solo_threshold, DETECTOR, now)
+        findings = combine(regex, [finding] if finding else [])
+        if self.harmful_threshold is not None:
+            harmful = harmful_request_finding(scores["harmful"], self.harmful_threshold, HARMFUL_DETECTOR, now)
+            findings += [harmful] if harmful else []
+        if self.entity_finder:
+            entities = self.entity_finder.entities(text)
+            findings = self.regex.keep(merge_entities(findings, entities, NER_DETECTOR, now, "request.prompt"))
+        return findings
 
     def analyze_response(
         self,
@@ -132,7 +217,16 @@ class EnsembleSecurityAnalyzer:
         location: str = "response.content",
         toxicity: bool | None = None,
     ) -> list[SecurityFinding]:
-        return self.regex.analyze_response(text, now, location=location, toxicity=toxicity)
+        now = now or dt.datetime.now(dt.UTC)
+        findings = self.regex.analyze_response(text, now, location=location, toxicity=toxicity)
+        if not text:
+            return findings
+        if self.entity_finder:
+            findings = merge_entities(findings, self.entity_finder.entities(text), NER_DETECTOR, now, location)
+        if self.toxicity_scorer and (self.regex.toxicity_enabled if toxicity is None else toxicity):
+            score = self.toxicity_scorer.score(normalise(text))
+            findings = ml_toxicity(findings, score, self.toxicity_threshold, TOXICITY_DETECTOR, now, location)
+        return self.regex.keep(findings)
 
     def analyze_actions(self, actions: Iterable[AgentAction], now: dt.datetime | None = None) -> list[SecurityFinding]:
         return self.regex.analyze_actions(actions, now)

@@ -40,6 +40,27 @@ def ml_finding(
     )
 
 
+def harmful_request_finding(
+    score: float, threshold: float, detector: str, now: dt.datetime, location: str = "request.prompt"
+) -> SecurityFinding | None:
+    """A request for plainly harmful help (weapons, abuse, fraud...). Not an injection: it is not voted with the
+    injection rules and stands on its own (Medium, High when the model is near certain)."""
+    if score < threshold:
+        return None
+    severity = Severity.HIGH if score >= 0.99 else Severity.MEDIUM
+    return SecurityFinding(
+        id=str(uuid.uuid4()),
+        severity=severity,
+        finding_type="harmful_request",
+        description=f"Classifier {detector} scores this as a request for harmful help ({score:.2f})",
+        confidence=round(score, 4),
+        location=location,
+        detected_at=now.isoformat().replace("+00:00", "Z"),
+        metadata={"ml_score": f"{score:.4f}", "ml_threshold": f"{threshold:.4f}", "detector": detector},
+        requires_alert=severity >= Severity.HIGH,
+    )
+
+
 def combine(regex: list[SecurityFinding], ml: list[SecurityFinding]) -> list[SecurityFinding]:
     voted_regex = [f for f in regex if f.finding_type in VOTED_TYPES]
     out: list[SecurityFinding] = []
@@ -90,3 +111,122 @@ def _bypass(finding: SecurityFinding) -> SecurityFinding:
     if finding.finding_type in BYPASS_TYPES:
         return attrs.evolve(finding, metadata={**finding.metadata, "voting_bypass": "high_precision"})
     return finding
+
+
+# -- named entities as PII (reference section 4.6 step 5) ----------------------------------------------------------
+@attrs.frozen
+class NamedEntity:
+    """A span a named-entity recogniser found: ``kind`` is person, organization or location."""
+
+    text: str
+    kind: str
+    start: int
+    end: int
+
+
+# kind -> (pii_type, severity, confidence), as the reference maps PER/ORG/LOC
+ENTITY_PII: dict[str, tuple[str, Severity, float]] = {
+    "person": ("person_name", Severity.MEDIUM, 0.85),
+    "organization": ("organization", Severity.LOW, 0.75),
+    "location": ("location", Severity.LOW, 0.70),
+}
+
+
+def merge_entities(
+    findings: list[SecurityFinding],
+    entities: list[NamedEntity],
+    detector: str,
+    now: dt.datetime,
+    location: str = "request.prompt",
+) -> list[SecurityFinding]:
+    """Add one ``pii_detected`` finding per entity kind. Where the rules already found that PII type at the same
+    location, corroborate it (+0.05 confidence, ``ner_corroborated``) instead of adding a second finding."""
+    out = list(findings)
+    for kind, (pii_type, severity, confidence) in ENTITY_PII.items():
+        found = [e for e in entities if e.kind == kind]
+        if not found:
+            continue
+        existing = next(
+            (
+                i
+                for i, f in enumerate(out)
+                if f.finding_type == "pii_detected"
+                and f.metadata.get("pii_type") == pii_type
+                and f.location == location
+            ),
+            None,
+        )
+        if existing is not None:
+            f = out[existing]
+            out[existing] = attrs.evolve(
+                f,
+                confidence=min(round(f.confidence + 0.05, 4), 1.0),
+                metadata={**f.metadata, "ner_corroborated": "true"},
+            )
+            continue
+        out.append(
+            SecurityFinding(
+                id=str(uuid.uuid4()),
+                severity=severity,
+                finding_type="pii_detected",
+                description=f"PII detected: {pii_type.replace('_', ' ')} ({len(found)}) by named-entity recognition",
+                confidence=confidence,
+                location=location,
+                detected_at=now.isoformat().replace("+00:00", "Z"),
+                metadata={
+                    "pii_type": pii_type,
+                    "count": str(len(found)),
+                    "detection_method": "ner",
+                    "detector": detector,
+                },
+                requires_alert=severity >= Severity.HIGH,
+            )
+        )
+    return out
+
+
+# -- model-scored toxicity on outputs ------------------------------------------------------------------------------
+def ml_toxicity(
+    findings: list[SecurityFinding],
+    score: float,
+    threshold: float,
+    detector: str,
+    now: dt.datetime,
+    location: str = "response.content",
+) -> list[SecurityFinding]:
+    """Add an ``output_toxicity`` finding when the model's score clears ``threshold``. Keyword findings that agree
+    gain 0.10 confidence and are marked ``ensemble_agreement``; keyword findings the model does not confirm stay."""
+    if score < threshold:
+        return findings
+    keyword = [f for f in findings if f.finding_type == "output_toxicity"]
+    out = [
+        attrs.evolve(
+            f,
+            confidence=min(round(f.confidence + 0.1, 4), 1.0),
+            metadata={**f.metadata, "ensemble_agreement": "true", "agreeing_detectors": f"keywords,{detector}"},
+        )
+        if f in keyword
+        else f
+        for f in findings
+    ]
+    severity = Severity.CRITICAL if score >= 0.95 else Severity.HIGH if score >= 0.85 else Severity.MEDIUM
+    out.append(
+        SecurityFinding(
+            id=str(uuid.uuid4()),
+            severity=severity,
+            finding_type="output_toxicity",
+            description=f"Toxic content: classifier {detector} scores {score:.2f}",
+            confidence=round(score, 4),
+            location=location,
+            detected_at=now.isoformat().replace("+00:00", "Z"),
+            metadata={
+                "category": "toxic",
+                "detection_method": "ml",
+                "detector": detector,
+                "ml_score": f"{score:.4f}",
+                "ml_threshold": f"{threshold:.4f}",
+            },
+            requires_alert=severity >= Severity.HIGH,
+        )
+    )
+    return out
