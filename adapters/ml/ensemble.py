@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 from adapters.ml.embedder import MODEL_NAME, MiniLMEmbedder
@@ -29,6 +30,7 @@ from domain.security.ensemble import (
     VOTED_TYPES,
     combine,
     harmful_request_finding,
+    hidden_payloads,
     merge_entities,
     ml_finding,
     ml_toxicity,
@@ -200,6 +202,8 @@ class EnsembleSecurityAnalyzer:
         scores = self.classifier.scores([normalise(text)])[0]
         rules_agree = any(f.finding_type in VOTED_TYPES for f in regex)
         finding = ml_finding(scores["injection"], self.threshold if rules_agree else self.solo_threshold, DETECTOR, now)
+        if finding is None and not rules_agree:
+            finding = self._decoded_injection(normalise(text), now)
         findings = combine(regex, [finding] if finding else [])
         if self.harmful_threshold is not None:
             harmful = harmful_request_finding(scores["harmful"], self.harmful_threshold, HARMFUL_DETECTOR, now)
@@ -208,6 +212,18 @@ class EnsembleSecurityAnalyzer:
             entities = self.entity_finder.entities(text)
             findings = self.regex.keep(merge_entities(findings, entities, NER_DETECTOR, now, "request.prompt"))
         return findings
+
+    def _decoded_injection(self, plain: str, now: dt.datetime) -> SecurityFinding | None:
+        """Re-score payloads hidden in base64, hex, rot13, reversed text or leetspeak (only when there are any)."""
+        payloads = hidden_payloads(plain)[:8]
+        if not payloads:
+            return None
+        scores = self.classifier.scores([p.text for p in payloads])
+        best = max(range(len(payloads)), key=lambda i: scores[i]["injection"])
+        finding = ml_finding(scores[best]["injection"], self.solo_threshold, DETECTOR, now)
+        if finding is None:
+            return None
+        return attrs.evolve(finding, metadata={**finding.metadata, "decoded_from": payloads[best].encoding})
 
     def analyze_response(
         self,

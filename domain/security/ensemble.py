@@ -16,6 +16,8 @@ import attrs
 
 from domain.findings import SecurityFinding, Severity
 from domain.security.analyzer import INJECTION_TYPES
+from domain.security.normalise import Decoded, decode_evasions, normalise
+from domain.security.patterns import SUSPICIOUS_DECODED
 
 VOTED_TYPES = (INJECTION_TYPES | {"jailbreak"}) - {"shell_injection", "p2sql_injection", "data_exfiltration"}
 BYPASS_TYPES = frozenset({"shell_injection", "p2sql_injection", "data_exfiltration"})
@@ -38,6 +40,18 @@ def ml_finding(
         metadata={"ml_score": f"{score:.4f}", "ml_threshold": f"{threshold:.4f}", "detector": detector},
         requires_alert=severity >= Severity.HIGH,
     )
+
+
+def hidden_payloads(text: str) -> list[Decoded]:
+    """Texts worth a second look by the model (reference ML-034): every base64 or hex payload, and a rot13, reversed
+    or leetspeak reading only when it reads as instructions and the text as written does not."""
+    plain_suspicious = bool(SUSPICIOUS_DECODED.search(text))
+    out = []
+    for decoded in decode_evasions(text):
+        readable = normalise(decoded.text)
+        if decoded.encoding in ("base64", "hex") or (not plain_suspicious and SUSPICIOUS_DECODED.search(readable)):
+            out.append(Decoded(decoded.encoding, readable))
+    return out
 
 
 def harmful_request_finding(
