@@ -34,9 +34,11 @@ fmt:
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
 
-# Retrain the ML injection/jailbreak head from ../shared/datasets and packaged data (writes adapters/ml/weights)
+# Retrain the ML heads (injection/jailbreak, harmful request) from ../shared/datasets, packaged and own data, and
+# re-export the toxicity model (writes adapters/ml/weights)
 train-detectors:
     {{venv}}/python -m ml.train_detectors
+    {{venv}}/python -m ml.export_toxicity
 
 # Offline demo: the mock upstream, the proxy in front of it, a few SDK calls, then the captured traces
 demo:

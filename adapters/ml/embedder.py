@@ -54,9 +54,10 @@ class MiniLMEmbedder:
                 break
         return windows
 
-    def embed_windows(self, texts: Sequence[str], batch_size: int = 32, layers: Sequence[int] = (6,)) -> list[Any]:
+    def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]:
         """For each text, an array (windows x dimension*len(layers)): per window, the L2-normalised mean-pooled hidden
-        states of each of ``layers`` (1..6; 6 is the sentence embedding), concatenated."""
+        states of each of ``layers`` (1..6; 6 is the sentence embedding), concatenated. Windows go through the model
+        ``batch_size`` at a time: 8 is as fast as 32 on two cores and keeps about 50 MB less memory resident."""
         torch = self._torch
         cls_id, sep_id, pad_id = (self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id)
         flat: list[list[int]] = []
