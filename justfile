@@ -30,7 +30,8 @@ fmt:
     {{venv}}/ruff format .
     {{venv}}/ruff check --fix .
 
-# Benchmarks: `just bench overhead`, `just bench storage`, `just bench eval_datasets`, `just bench ingest`
+# Benchmarks: `just bench overhead`, `storage`, `ingest`, `eval_datasets [--analyzer ensemble --operating-point all]`,
+# `ml_cost` (model load, latency, proxy memory), `ml_probes` (NER and toxicity on the labelled probes)
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
 

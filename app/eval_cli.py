@@ -47,9 +47,9 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def evaluate(
-    rows: list[dict[str, Any]], analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False
-) -> dict[str, Any]:
+def make_analyzer(
+    analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False
+) -> SecurityAnalyzer:
     config = ProxyConfig(
         security_analysis=SecurityAnalysisSettings(
             ml_enabled=analyzer_name == "ensemble", operating_point=operating_point, over_defence=over_defence
@@ -61,6 +61,17 @@ def evaluate(
         if ensemble is None:
             raise RuntimeError(f"the ensemble could not load: {status.get('error')}")
         analyzer = ensemble
+    return analyzer
+
+
+def evaluate(
+    rows: list[dict[str, Any]], analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False
+) -> dict[str, Any]:
+    result = evaluate_with(rows, make_analyzer(analyzer_name, operating_point, over_defence))
+    return {**result, "analyzer": analyzer_name}
+
+
+def evaluate_with(rows: list[dict[str, Any]], analyzer: SecurityAnalyzer) -> dict[str, Any]:
     tp = fp = tn = fn = 0
     per_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     latencies = []
@@ -86,7 +97,7 @@ def evaluate(
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     ordered = sorted(latencies)
     return {
-        "analyzer": analyzer_name,
+        "analyzer": analyzer.name,
         "samples": len(rows),
         "tp": tp,
         "fp": fp,
