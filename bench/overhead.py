@@ -160,11 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--total", type=int, default=2000, help="requests per side at concurrency")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--out", default="bench/results/overhead.json")
+    parser.add_argument("--rules-only", action="store_true", help="security analysis without the ML models")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-"))
     mock = start_mock(tmp)
     # Product defaults: capture, storage and the security analysis with the ML ensemble all running.
-    proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}, "security_analysis": {"ml_enabled": True}})
+    ml = {"ml_enabled": not args.rules_only}
+    proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}, "security_analysis": ml})
     guarded = start_proxy(
         tmp,
         mock.url,
