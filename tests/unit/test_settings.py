@@ -124,3 +124,26 @@ def test_redaction() -> None:
     from app.settings import ProxyConfig
 
     assert to_plain(ProxyConfig())["streaming_analysis"]["token_interval"] == 50
+
+
+def test_ml_detector_settings(tmp_path: Path) -> None:
+    path = tmp_path / "ml.yaml"
+    path.write_text("output_safety: {toxicity_model: perspective-api, toxicity_threshold: 1.5}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), {})
+    text = "\n".join(caught.value.errors)
+    assert "output_safety.toxicity_model must be builtin or keywords" in text
+    assert "output_safety.toxicity_threshold must be between 0 and 1" in text
+    path.write_text("security_analysis: {ner_enabled: true, ner_model: dslim/bert-base-NER}\n")
+    config = load_config(str(path), {}).config
+    assert config.security_analysis.harmful_requests_enabled and config.output_safety.toxicity_model == "builtin"
+
+
+def test_an_ner_model_that_cannot_load_offline_means_rules_only_with_the_reason() -> None:
+    from app.analysis import build_analyzer, load_ensemble
+    from app.settings import ProxyConfig, SecurityAnalysisSettings
+
+    config = ProxyConfig(security_analysis=SecurityAnalysisSettings(ner_enabled=True, ner_model="someone/ner-large"))
+    analyzer, status = load_ensemble(config, build_analyzer(config))
+    assert analyzer is None
+    assert status["status"] == "failed" and "someone/ner-large" in status["error"] and "offline" in status["error"]
