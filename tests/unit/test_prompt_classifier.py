@@ -1,0 +1,70 @@
+"""The classifier heads' arithmetic and file formats, on a fake embedder (no model load)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from adapters.ml.ensemble import PromptClassifier
+
+
+class FakeEmbedder:
+    """Two-dimensional 'embeddings': one window per sentence, [1, 0] for sentences that mention 'attack'."""
+
+    dimension = 2
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed_windows(self, texts: list[str], layers: Any = (6,)) -> list[np.ndarray]:
+        self.calls.append(list(texts))
+        return [
+            np.array([[1.0, 0.0] if "attack" in s else [0.0, 1.0] for s in t.split(".") if s.strip()]) for t in texts
+        ]
+
+
+POINTS = {"high_recall": 0.5, "balanced": 0.7, "high_precision": 0.9}
+
+
+def test_format_2_heads_score_the_most_suspicious_window(tmp_path: Path) -> None:
+    spec = {
+        "format": 2,
+        "layers": [6],
+        "dimension": 2,
+        "heads": {
+            "injection": {"kind": "logistic", "weights": [4.0, -4.0], "bias": 0.0, "thresholds": POINTS},
+            "harmful": {
+                "kind": "mlp",
+                "w1": [[1.0, 0.0]],
+                "b1": [0.0],
+                "w2": [-6.0],
+                "b2": 3.0,
+                "thresholds": POINTS,
+            },
+        },
+    }
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(spec))
+    embedder = FakeEmbedder()
+    classifier = PromptClassifier(embedder, path)  # type: ignore[arg-type]
+    calm, mixed = classifier.scores(["A calm sentence. Another one.", "A calm sentence. Then an attack."])
+    assert calm["injection"] == pytest.approx(1 / (1 + np.exp(4.0)))
+    assert mixed["injection"] == pytest.approx(1 / (1 + np.exp(-4.0)))  # the max over windows, not the mean
+    assert calm["harmful"] == pytest.approx(1 / (1 + np.exp(-3.0)))
+    classifier.scores(["A calm sentence. Another one."])
+    assert len(embedder.calls) == 1  # repeated texts come from the cache
+    assert classifier.thresholds["harmful"]["balanced"] == 0.7
+
+
+def test_format_1_head_and_mismatched_dimensions(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"dimension": 2, "weights": [1.0, 1.0], "bias": 0.0, "thresholds": POINTS}))
+    classifier = PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
+    assert set(classifier.scores(["x."])[0]) == {"injection"}
+    path.write_text(json.dumps({"dimension": 3, "weights": [1.0] * 3, "bias": 0.0, "thresholds": POINTS}))
+    with pytest.raises(ValueError, match="does not match"):
+        PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
