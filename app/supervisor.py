@@ -42,7 +42,7 @@ from adapters.storage.sqlite import SqliteTraceRepository
 from adapters.storage.sqlite_alerts import SqliteAlertRepository
 from adapters.storage.sqlite_metadata import SqliteMetadataRepository
 from app.actors.alerts import AlertEngine, AlertPolicy
-from app.actors.analysis import AnalysisPolicy, run_analysis
+from app.actors.analysis import AnalysisPolicy, AnalysisStats, run_analysis
 from app.actors.capture import PricingHolder, run_capture
 from app.actors.export import ExportActor
 from app.actors.storage_writer import StorageWriter
@@ -193,6 +193,7 @@ async def _analysis_then_close_alerts(
     policy: AnalysisPolicy,
     telemetry: PrometheusTelemetry,
     tenant_settings: TenantSettingsCache,
+    stats: AnalysisStats,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -214,6 +215,7 @@ async def _analysis_then_close_alerts(
             telemetry,
             tenant_settings=tenant_settings,
             alert_sink=sink,
+            stats=stats,
             task_status=task_status,
         )
     finally:
@@ -307,6 +309,8 @@ async def _serve_proxy(
         flush_interval_s=config.storage.flush_interval_ms / 1000,
     )
 
+    analysis_stats = AnalysisStats()
+
     def pipeline_state() -> dict[str, Any]:
         return {
             "capture_queue": {
@@ -317,6 +321,7 @@ async def _serve_proxy(
             "analysis_queue": {
                 "depth": captured_send.statistics().current_buffer_used,
                 "capacity": CAPTURED_CHANNEL_CAPACITY,
+                "shed_to_rules": analysis_stats.shed,
             },
             "span_queue": {
                 "depth": spans_send.statistics().current_buffer_used,
@@ -427,6 +432,7 @@ async def _serve_proxy(
                             analysis_policy(config),
                             telemetry,
                             tenant_settings,
+                            analysis_stats,
                         )
                     )
                     await pipeline.start(

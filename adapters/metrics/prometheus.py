@@ -70,6 +70,11 @@ class PrometheusTelemetry:
             registry=r,
         )
         self.stored_spans = Counter("llmtrace_storage_spans_written_total", "Spans written to storage", registry=r)
+        self.analysis_shed_total = Counter(
+            "llmtrace_analysis_shed_total",
+            "Exchanges analysed by the rules only (models skipped) because the analysis queue was more than half full",
+            registry=r,
+        )
         self.pipeline_failures = Counter(
             "llmtrace_pipeline_failures_total",
             "Items an actor failed on and skipped (fail open)",
@@ -134,6 +139,9 @@ class PrometheusTelemetry:
 
     def pipeline_failure(self, stage: str) -> None:
         self.pipeline_failures.labels(stage).inc()
+
+    def analysis_shed(self, exchanges: int) -> None:
+        self.analysis_shed_total.inc(exchanges)
 
     def active_connections(self, delta: int) -> None:
         self.active.inc(delta)

@@ -137,6 +137,13 @@ def mark(
     )
 
 
+@attrs.define
+class AnalysisStats:
+    """What /health shows of the analysis actor."""
+
+    shed: int = 0  # exchanges analysed by the rules only because the queue was more than half full
+
+
 async def run_analysis(
     captured: trio.MemoryReceiveChannel[CapturedSpan],
     spans: trio.MemorySendChannel[TraceSpan],
@@ -148,9 +155,11 @@ async def run_analysis(
     limiter: trio.CapacityLimiter | None = None,
     tenant_settings: TenantSettingsCache | None = None,
     alert_sink: Callable[[TraceSpan], None] | None = None,
+    stats: AnalysisStats | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """``alert_sink`` receives every analysed span too (it must not block: the alert engine's ``offer``)."""
+    stats = stats or AnalysisStats()
     limiter = limiter or trio.CapacityLimiter(1)
     async with captured, spans:
         task_status.started()
@@ -159,7 +168,7 @@ async def run_analysis(
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(captured.receive_nowait())
-                except trio.WouldBlock:
+                except (trio.WouldBlock, trio.EndOfChannel):  # nothing more waiting, or closed and drained
                     break
             tenants = {}
             if tenant_settings is not None:
@@ -168,8 +177,11 @@ async def run_analysis(
                         tenants[item.span.tenant_id] = await tenant_settings.get(item.span.tenant_id)
             # Load shedding: when the queue is more than half full the models are skipped for this batch (the rules
             # still run); the span says so. Better every exchange analysed by rules than many not analysed at all.
-            stats = captured.statistics()
-            fast = stats.current_buffer_used * 2 > stats.max_buffer_size
+            queue = captured.statistics()
+            fast = queue.current_buffer_used * 2 > queue.max_buffer_size
+            if fast and policy.enabled:
+                stats.shed += len(batch)
+                telemetry.analysis_shed(len(batch))
             spans_out = await analyze_batch(batch, analyzer, breaker, policy, telemetry, limiter, tenants, fast)
             for span in spans_out:
                 if alert_sink is not None:

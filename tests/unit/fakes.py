@@ -19,6 +19,7 @@ class RecordingTelemetry:
         self.failures: Counter[str] = Counter()
         self.analysed_findings: list[SecurityFinding] = []
         self.alert_events: Counter[tuple[str, str]] = Counter()
+        self.shed = 0
 
     def exchange_captured(self, span: TraceSpan) -> None:
         self.captured.append(span)
@@ -43,3 +44,6 @@ class RecordingTelemetry:
 
     def pipeline_failure(self, stage: str) -> None:
         self.failures[stage] += 1
+
+    def analysis_shed(self, exchanges: int) -> None:
+        self.shed += exchanges
