@@ -475,9 +475,23 @@ def load_config(
             _set_dotted(data, dotted, value)
     config = _structure(ProxyConfig, data, "", errors, warnings)
     errors.extend(validate(config))
+    warnings.extend(ineffective_settings(config))
     if errors:
         raise ConfigError(errors, warnings)
     return LoadedConfig(config=config, warnings=warnings)
+
+
+def ineffective_settings(config: ProxyConfig) -> list[str]:
+    """Settings that are valid but do nothing in this combination (said once at startup and by ``validate``)."""
+    out = []
+    if not config.security_analysis.ml_enabled:
+        if config.security_analysis.ner_enabled:
+            out.append("security_analysis.ner_enabled has no effect while security_analysis.ml_enabled is false")
+        if config.output_safety.toxicity_enabled and config.output_safety.toxicity_model == "builtin":
+            out.append(
+                "output_safety.toxicity_model builtin needs security_analysis.ml_enabled; the keyword lists are used"
+            )
+    return out
 
 
 def to_plain(config: Any) -> Any:

@@ -135,7 +135,9 @@ def test_ml_detector_settings(tmp_path: Path) -> None:
     assert "output_safety.toxicity_model must be builtin or keywords" in text
     assert "output_safety.toxicity_threshold must be between 0 and 1" in text
     path.write_text("security_analysis: {ner_enabled: true, ner_model: dslim/bert-base-NER}\n")
-    config = load_config(str(path), {}).config
+    loaded = load_config(str(path), {})
+    config = loaded.config
+    assert loaded.warnings == []
     assert config.security_analysis.harmful_requests_enabled and config.output_safety.toxicity_model == "builtin"
 
 
@@ -147,3 +149,12 @@ def test_an_ner_model_that_cannot_load_offline_means_rules_only_with_the_reason(
     analyzer, status = load_ensemble(config, build_analyzer(config))
     assert analyzer is None
     assert status["status"] == "failed" and "someone/ner-large" in status["error"] and "offline" in status["error"]
+
+
+def test_model_settings_without_the_models_are_warned_about(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "security_analysis: {ml_enabled: false, ner_enabled: true}\noutput_safety: {toxicity_enabled: true}\n"
+    )
+    warnings = "\n".join(load_config(str(path), {}).warnings)
+    assert "ner_enabled has no effect" in warnings and "keyword lists are used" in warnings
