@@ -29,11 +29,8 @@ def _overlaps(a: str, b: str) -> bool:
     return a in b or b in a
 
 
-def ner_probe() -> dict[str, object]:
-    started = time.perf_counter()
-    finder = SpacyEntityFinder()
-    load = time.perf_counter() - started
-    rows = [json.loads(line) for line in (DATA / "ner_probe.jsonl").read_text().splitlines() if line.strip()]
+def ner_probe(finder: SpacyEntityFinder, load: float, name: str) -> dict[str, object]:
+    rows = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
     counts = {k: [0, 0, 0] for k in ("person", "organization", "location")}  # tp, predicted, expected
     latencies = []
     for row in rows:
@@ -93,7 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--toxicity-threshold", type=float, default=0.7)
     parser.add_argument("--out", default="bench/results/ml_probes.json")
     args = parser.parse_args(argv)
-    report = {"ner": ner_probe(), "toxicity": toxicity_probe(args.toxicity_threshold)}
+    started = time.perf_counter()
+    finder = SpacyEntityFinder()
+    load = time.perf_counter() - started
+    report = {
+        "ner": ner_probe(finder, load, "ner_probe.jsonl"),
+        # written after the proper-noun filter was chosen on the first probe: the filter's unbiased measurement
+        "ner_holdout": ner_probe(finder, load, "ner_probe_holdout.jsonl"),
+        "toxicity": toxicity_probe(args.toxicity_threshold),
+    }
     print(json.dumps(report, indent=2))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

