@@ -23,22 +23,50 @@ VOTED_TYPES = (INJECTION_TYPES | {"jailbreak"}) - {"shell_injection", "p2sql_inj
 BYPASS_TYPES = frozenset({"shell_injection", "p2sql_injection", "data_exfiltration"})
 
 
+def _model_finding(
+    finding_type: str,
+    severity: Severity,
+    description: str,
+    confidence: float,
+    location: str,
+    now: dt.datetime,
+    metadata: dict[str, str],
+) -> SecurityFinding:
+    """A finding raised by a model (the rules build theirs in the analyzer's collector)."""
+    return SecurityFinding(
+        id=str(uuid.uuid4()),
+        severity=severity,
+        finding_type=finding_type,
+        description=description,
+        confidence=round(confidence, 4),
+        location=location,
+        detected_at=now.isoformat().replace("+00:00", "Z"),
+        metadata=metadata,
+        requires_alert=severity >= Severity.HIGH,
+    )
+
+
+def _scored(score: float, threshold: float, detector: str) -> dict[str, str]:
+    return {"ml_score": f"{score:.4f}", "ml_threshold": f"{threshold:.4f}", "detector": detector}
+
+
+def _graded(score: float) -> Severity:
+    return Severity.CRITICAL if score >= 0.95 else Severity.HIGH if score >= 0.85 else Severity.MEDIUM
+
+
 def ml_finding(
     score: float, threshold: float, detector: str, now: dt.datetime, location: str = "request.prompt"
 ) -> SecurityFinding | None:
     if score < threshold:
         return None
-    severity = Severity.CRITICAL if score >= 0.95 else Severity.HIGH if score >= 0.85 else Severity.MEDIUM
-    return SecurityFinding(
-        id=str(uuid.uuid4()),
-        severity=severity,
-        finding_type="ml_prompt_injection",
-        description=f"Classifier {detector} scores this as a prompt injection or jailbreak ({score:.2f})",
-        confidence=round(score, 4),
-        location=location,
-        detected_at=now.isoformat().replace("+00:00", "Z"),
-        metadata={"ml_score": f"{score:.4f}", "ml_threshold": f"{threshold:.4f}", "detector": detector},
-        requires_alert=severity >= Severity.HIGH,
+    return _model_finding(
+        "ml_prompt_injection",
+        _graded(score),
+        f"Classifier {detector} scores this as a prompt injection or jailbreak ({score:.2f})",
+        score,
+        location,
+        now,
+        _scored(score, threshold, detector),
     )
 
 
@@ -61,17 +89,14 @@ def harmful_request_finding(
     injection rules and stands on its own (Medium, High when the model is near certain)."""
     if score < threshold:
         return None
-    severity = Severity.HIGH if score >= 0.99 else Severity.MEDIUM
-    return SecurityFinding(
-        id=str(uuid.uuid4()),
-        severity=severity,
-        finding_type="harmful_request",
-        description=f"Classifier {detector} scores this as a request for harmful help ({score:.2f})",
-        confidence=round(score, 4),
-        location=location,
-        detected_at=now.isoformat().replace("+00:00", "Z"),
-        metadata={"ml_score": f"{score:.4f}", "ml_threshold": f"{threshold:.4f}", "detector": detector},
-        requires_alert=severity >= Severity.HIGH,
+    return _model_finding(
+        "harmful_request",
+        Severity.HIGH if score >= 0.99 else Severity.MEDIUM,
+        f"Classifier {detector} scores this as a request for harmful help ({score:.2f})",
+        score,
+        location,
+        now,
+        _scored(score, threshold, detector),
     )
 
 
@@ -179,21 +204,14 @@ def merge_entities(
             )
             continue
         out.append(
-            SecurityFinding(
-                id=str(uuid.uuid4()),
-                severity=severity,
-                finding_type="pii_detected",
-                description=f"PII detected: {pii_type.replace('_', ' ')} ({len(found)}) by named-entity recognition",
-                confidence=confidence,
-                location=location,
-                detected_at=now.isoformat().replace("+00:00", "Z"),
-                metadata={
-                    "pii_type": pii_type,
-                    "count": str(len(found)),
-                    "detection_method": "ner",
-                    "detector": detector,
-                },
-                requires_alert=severity >= Severity.HIGH,
+            _model_finding(
+                "pii_detected",
+                severity,
+                f"PII detected: {pii_type.replace('_', ' ')} ({len(found)}) by named-entity recognition",
+                confidence,
+                location,
+                now,
+                {"pii_type": pii_type, "count": str(len(found)), "detection_method": "ner", "detector": detector},
             )
         )
     return out
@@ -212,35 +230,25 @@ def ml_toxicity(
     gain 0.10 confidence and are marked ``ensemble_agreement``; keyword findings the model does not confirm stay."""
     if score < threshold:
         return findings
-    keyword = [f for f in findings if f.finding_type == "output_toxicity"]
     out = [
         attrs.evolve(
             f,
             confidence=min(round(f.confidence + 0.1, 4), 1.0),
             metadata={**f.metadata, "ensemble_agreement": "true", "agreeing_detectors": f"keywords,{detector}"},
         )
-        if f in keyword
+        if f.finding_type == "output_toxicity"
         else f
         for f in findings
     ]
-    severity = Severity.CRITICAL if score >= 0.95 else Severity.HIGH if score >= 0.85 else Severity.MEDIUM
     out.append(
-        SecurityFinding(
-            id=str(uuid.uuid4()),
-            severity=severity,
-            finding_type="output_toxicity",
-            description=f"Toxic content: classifier {detector} scores {score:.2f}",
-            confidence=round(score, 4),
-            location=location,
-            detected_at=now.isoformat().replace("+00:00", "Z"),
-            metadata={
-                "category": "toxic",
-                "detection_method": "ml",
-                "detector": detector,
-                "ml_score": f"{score:.4f}",
-                "ml_threshold": f"{threshold:.4f}",
-            },
-            requires_alert=severity >= Severity.HIGH,
+        _model_finding(
+            "output_toxicity",
+            _graded(score),
+            f"Toxic content: classifier {detector} scores {score:.2f}",
+            score,
+            location,
+            now,
+            {"category": "toxic", "detection_method": "ml", **_scored(score, threshold, detector)},
         )
     )
     return out
