@@ -27,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from domain.exchange import flatten_messages as _flatten_messages
+from domain.json_text import loads
 from domain.providers import Provider, provider_from_name
 from domain.traces import TraceSpan
 
@@ -81,7 +82,7 @@ def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
             raise OtlpDecodeError(f"body is not a valid OTLP protobuf ExportTraceServiceRequest: {exc}") from exc
         return request
     try:
-        data = json.loads(body)
+        data = loads(body)
     except ValueError as exc:
         raise OtlpDecodeError(f"body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -138,7 +139,7 @@ def _int(*values: Any) -> int | None:
 def _messages(value: Any) -> list[Any]:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads(value)
         except ValueError:
             return [{"role": "user", "content": value}]
     if isinstance(value, dict):
@@ -201,7 +202,7 @@ def _span(raw: Any, attrs_: Mapping[str, Any], tenant_id: str) -> IngestedSpan:
             message = data.get("message")
             if isinstance(message, str):
                 try:
-                    message = json.loads(message)
+                    message = loads(message)
                 except ValueError:
                     message = {"content": message}
             completion_messages.append(

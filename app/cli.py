@@ -111,10 +111,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in run_migrations(config):
             print(line)
         return 0
-    from app.supervisor import serve_proxy
+    from app.supervisor import StartupError, serve_proxy
 
-    trio.run(serve_proxy, config)
+    try:
+        trio.run(serve_proxy, config)
+    except BaseException as error:
+        reason = _startup_failure(error, StartupError, config.listen_addr)
+        if reason is None:
+            raise
+        print(f"llmtrace-proxy: {reason}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _startup_failure(error: BaseException, startup_error: type[Exception], listen_addr: str) -> str | None:
+    """The one-line reason of a failed start (a store that cannot open, a port in use), or None."""
+    leaves: list[BaseException] = []
+    pending = [error]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, BaseExceptionGroup):
+            pending.extend(item.exceptions)
+        else:
+            leaves.append(item)
+    for leaf in leaves:
+        if isinstance(leaf, startup_error):
+            return str(leaf)
+        if isinstance(leaf, OSError) and leaf.errno is not None:
+            return f"cannot listen on {listen_addr}: {leaf.strerror or leaf}"
+    return None
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ class StorageSettings:
     batch_size: int = 256
     flush_interval_ms: int = 100
     queue_capacity: int = 10_000
+    # Spans still unwritten at shutdown are spilled here and written at the next start. Default: next to
+    # database_path for lite, ./llmtrace-spill.jsonl otherwise; "" turns spilling off.
+    spill_path: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -217,6 +220,13 @@ class ProxyConfig:
     security_analysis_timeout_ms: int = 5000
     trace_storage_timeout_ms: int = 10_000
     capture_queue_capacity: int = 4096
+    # Request and response bodies up to this size are captured whole; larger ones are streamed through and only
+    # their first bytes are captured and analysed (the span is tagged capture_truncated).
+    capture_max_body_bytes: int = 1_048_576
+    # Longest silence while a client uploads a request body before it gets 408.
+    client_body_timeout_ms: int = 15_000
+    # Pending-connection queue of the listening socket (the kernel caps it at net.core.somaxconn).
+    listen_backlog: int = 4096
     storage: StorageSettings = _section(StorageSettings)
     logging: LoggingSettings = _section(LoggingSettings)
     rate_limiting: RateLimitingSettings = _section(RateLimitingSettings)
@@ -391,7 +401,15 @@ def validate(config: ProxyConfig) -> list[str]:
         errors.append(f"logging.level must be trace, debug, info, warn or error, got {config.logging.level!r}")
     if config.logging.format not in ("text", "json"):
         errors.append(f"logging.format must be text or json, got {config.logging.format!r}")
-    for name in ("timeout_ms", "connection_timeout_ms", "max_request_size_bytes", "security_analysis_timeout_ms"):
+    for name in (
+        "timeout_ms",
+        "connection_timeout_ms",
+        "max_request_size_bytes",
+        "security_analysis_timeout_ms",
+        "capture_max_body_bytes",
+        "client_body_timeout_ms",
+        "listen_backlog",
+    ):
         if getattr(config, name) <= 0:
             errors.append(f"{name} must be greater than 0")
     if config.enable_tls and not (config.tls_cert_file and config.tls_key_file):

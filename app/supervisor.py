@@ -10,6 +10,7 @@ the stores are closed.
 from __future__ import annotations
 
 import logging
+import resource
 import signal
 import time
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedu
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
 from adapters.storage.postgres import PostgresMetadataRepository
 from adapters.storage.redis_dedup import RedisDedupStore
+from adapters.storage.spill import JsonLinesSpill
 from adapters.storage.sqlite import SqliteTraceRepository
 from adapters.storage.sqlite_alerts import SqliteAlertRepository
 from adapters.storage.sqlite_metadata import SqliteMetadataRepository
@@ -64,7 +66,7 @@ from domain.findings import Severity
 from domain.pricing import PricingTable, parse_price_map
 from domain.traces import TraceSpan
 from ports.alerting import AlertRepository, DedupStore
-from ports.repositories import MetadataRepository, TraceRepository
+from ports.repositories import MetadataRepository, SpanSpill, TraceRepository
 from ports.security import SecurityAnalyzer
 
 log = logging.getLogger("llmtrace")
@@ -104,6 +106,33 @@ def stream_policy(config: ProxyConfig) -> StreamPolicy:
         toxicity=config.output_safety.toxicity_enabled,
         early_stop=s.early_stop_on_critical,
     )
+
+
+class StartupError(Exception):
+    """The proxy cannot start; the message says why in one line (the CLI prints it and exits 1)."""
+
+
+def spill_for(config: ProxyConfig) -> SpanSpill | None:
+    storage = config.storage
+    if storage.spill_path == "":
+        return None
+    if storage.spill_path:
+        return JsonLinesSpill(storage.spill_path)
+    if storage.profile == "memory":
+        return None  # nothing survives a restart of the memory profile anyway
+    if storage.profile == "lite" and storage.database_path != ":memory:":
+        return JsonLinesSpill(storage.database_path + ".spill.jsonl")
+    return JsonLinesSpill("llmtrace-spill.jsonl")
+
+
+def raise_open_files_limit() -> None:
+    """Each proxied stream holds two sockets: lift the soft descriptor limit to the hard one (often 1,024 -> 1M)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-files limit from %d: %s", soft, exc)
 
 
 def version() -> str:
@@ -176,6 +205,7 @@ def hypercorn_config(config: ProxyConfig) -> hypercorn.Config:
     host, port = config.listen_host_port
     hconfig.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     hconfig.graceful_timeout = float(config.shutdown.timeout_seconds)
+    hconfig.backlog = config.listen_backlog
     hconfig.keep_alive_timeout = 75
     hconfig.accesslog = None
     hconfig.errorlog = logging.getLogger("hypercorn.error")
@@ -261,9 +291,14 @@ async def _serve_proxy(
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
     shutdown = shutdown or trio.Event()
+    raise_open_files_limit()
     telemetry = PrometheusTelemetry()
     pricing = PricingHolder(load_pricing(config))
-    repository, metadata = await open_stores(config)
+    try:
+        repository, metadata = await open_stores(config)
+    except Exception as exc:
+        where = config.storage.database_path if config.storage.profile == "lite" else config.storage.profile
+        raise StartupError(f"cannot open the trace store ({where}): {exc}") from exc
     alert_store: AlertRepository = (
         SqliteAlertRepository(repository.engine)
         if isinstance(repository, SqliteTraceRepository)
@@ -307,6 +342,7 @@ async def _serve_proxy(
         capacity=config.storage.queue_capacity,
         batch_size=config.storage.batch_size,
         flush_interval_s=config.storage.flush_interval_ms / 1000,
+        spill=spill_for(config),
     )
 
     analysis_stats = AnalysisStats()
@@ -334,6 +370,11 @@ async def _serve_proxy(
                 "written": writer.written,
                 "failed_writes": writer.failed_writes,
                 "last_error": writer.last_error,
+                "writes_failing": writer.failing_since is not None,
+                "dropped_recently": writer.last_drop_at is not None and trio.current_time() - writer.last_drop_at < 60,
+                "quarantined": writer.quarantined,
+                "spilled_at_shutdown": writer.spilled,
+                "restored_from_spill": writer.restored,
             },
             "in_flight_requests": forwarder.in_flight,
         }
@@ -359,6 +400,15 @@ async def _serve_proxy(
     )
     telemetry.gauge_from("llmtrace_storage_buffer_depth", "Spans waiting to be written", lambda: writer.depth)
     span_ingest = SpanIngest(captured_send, pricing, telemetry)
+
+    def upstream_seen(ok: bool, error: str | None) -> None:
+        health.extra["upstream"] = {
+            "url": config.upstream_url,
+            "last_answered": ok,
+            "last_error": error,
+            "at": round(time.time()),
+        }
+
     async with make_upstream_client(config) as client:
         engine = (
             AlertEngine(alert_policy(config), dedup, alert_store, ChannelNotifier(client), telemetry)
@@ -380,6 +430,9 @@ async def _serve_proxy(
             active=telemetry.active_connections,
             enforcer=enforcer,
             stream_guards=StreamGuards(regex, stream_policy(config)),
+            capture_max_body_bytes=config.capture_max_body_bytes,
+            client_body_timeout_s=config.client_body_timeout_ms / 1000,
+            upstream_seen=upstream_seen,
         )
         api = create_api(
             traces=repository,
@@ -418,6 +471,7 @@ async def _serve_proxy(
                         await pipeline.start(engine.run)
                     if exporter is not None:
                         await pipeline.start(exporter.run)
+                    writer.restore_spilled()
                     await pipeline.start(writer.run, spans_recv)
                     await pipeline.start(
                         partial(
@@ -436,7 +490,15 @@ async def _serve_proxy(
                         )
                     )
                     await pipeline.start(
-                        partial(run_capture, exchanges_recv, captured_send, pricing, telemetry, spend=spend)
+                        partial(
+                            run_capture,
+                            exchanges_recv,
+                            captured_send,
+                            pricing,
+                            telemetry,
+                            spend=spend,
+                            max_decoded_bytes=config.capture_max_body_bytes,
+                        )
                     )
                     async with exchanges_send:
                         grpc_server = None

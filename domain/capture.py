@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zlib
 from collections.abc import Mapping
 
 import attrs
 
 from domain.exchange import (
+    RequestSummary,
     ResponseSummary,
     StreamAccumulator,
     ToolCall,
@@ -18,6 +20,7 @@ from domain.exchange import (
     summarize_response,
 )
 from domain.findings import SecurityFinding
+from domain.json_text import clean_text
 from domain.pricing import PricingTable
 from domain.providers import Provider
 from domain.traces import ActionType, AgentAction, TraceEvent, TraceSpan, truncate_utf8
@@ -103,9 +106,14 @@ def _summarize(exchange: CompletedExchange, body: bytes | None) -> tuple[Respons
     return summarize_response(exchange.provider, body), None
 
 
-def build_span(exchange: CompletedExchange, pricing: PricingTable | None, body: bytes | None = None) -> TraceSpan:
-    """``body`` is the decoded response body when the raw one was compressed."""
-    request = summarize_request(exchange.path, exchange.request_body)
+def build_span(
+    exchange: CompletedExchange,
+    pricing: PricingTable | None,
+    body: bytes | None = None,
+    request: RequestSummary | None = None,
+) -> TraceSpan:
+    """``body`` is the decoded response body when the raw one was compressed; ``request`` the parsed request."""
+    request = request or summarize_request(exchange.path, exchange.request_body)
     response, first_token_ms = _summarize(exchange, body if body is not None else exchange.response_body)
     usage = response.usage
     estimated = False
@@ -129,6 +137,8 @@ def build_span(exchange: CompletedExchange, pricing: PricingTable | None, body: 
     tags = dict(exchange.tags)
     if not request.parsed and exchange.request_body:
         tags.setdefault("request_parse", "unparsed")
+    if request.pruned:
+        tags["request_parse"] = "pruned: JSON nested deeper than the capture limit was dropped"
     return TraceSpan(
         span_id=exchange.span_id,
         trace_id=exchange.trace_id,
@@ -153,6 +163,99 @@ def build_span(exchange: CompletedExchange, pricing: PricingTable | None, body: 
         agent_actions=agent_actions_from_tool_calls(response.tool_calls, end_time),
         agent_id=exchange.agent_id,
     )
+
+
+MAX_DECODED_BYTES = 1_048_576
+# The security analysis reads at most this much of a prompt or a response: the beginning and the end, where
+# instructions and answers sit. Regex and model cost grow with length; 10 MB of text would cost seconds of CPU and
+# hundreds of MB per exchange. A span whose text was longer says so (tag ``analysis_scope``).
+MAX_ANALYSED_CHARS = 131_072
+
+
+def analysed_part(text: str, limit: int = MAX_ANALYSED_CHARS) -> tuple[str, bool]:
+    """The head (three quarters of ``limit``) and tail (the rest) of a long text, or the text when it fits."""
+    if len(text) <= limit:
+        return text, False
+    head = limit * 3 // 4
+    return text[:head] + "\n...\n" + text[len(text) - (limit - head) :], True
+
+
+def decode_content(
+    body: bytes | None, encoding: str | None, limit: int = MAX_DECODED_BYTES
+) -> tuple[bytes | None, bool]:
+    """Undo gzip or deflate that the upstream applied despite ``Accept-Encoding: identity``.
+
+    At most ``limit`` bytes come out, so a decompression bomb costs no more than that; a body that was itself cut
+    short decodes as far as it goes. Returns (decoded or None when there is nothing to undo, whether output was cut).
+    """
+    if body is None or not encoding:
+        return None, False
+    name = encoding.lower().strip()
+    attempts: tuple[int, ...]
+    if name in ("gzip", "x-gzip"):
+        attempts = (31,)
+    elif name == "deflate":
+        attempts = (15, -15)  # zlib-wrapped, as the RFC says, or raw deflate, as some servers send
+    else:
+        return None, False
+    for wbits in attempts:
+        try:
+            decoder = zlib.decompressobj(wbits)
+            out = decoder.decompress(body, limit)
+        except zlib.error:
+            continue
+        return out, bool(decoder.unconsumed_tail)
+    return None, False
+
+
+@attrs.frozen
+class Capture:
+    span: TraceSpan
+    analysis_text: str  # request contents without role prefixes, as the security analysis reads them
+    failure: str | None = None  # why the exchange could only be captured raw
+
+
+def capture_exchange(
+    exchange: CompletedExchange, pricing: PricingTable | None, max_decoded_bytes: int = MAX_DECODED_BYTES
+) -> Capture:
+    """The span of an exchange and the text to analyse, the request parsed once. Never raises: an exchange that
+    cannot be understood is still captured, raw, and analysed as raw text, so no body can evade the trace."""
+    try:
+        decoded, cut = decode_content(exchange.response_body, exchange.content_encoding, max_decoded_bytes)
+        request = summarize_request(exchange.path, exchange.request_body)
+        span = build_span(exchange, pricing, decoded, request)
+        if cut:
+            span = attrs.evolve(span, tags={**span.tags, "response_decoding": f"cut at {max_decoded_bytes} bytes"})
+        return Capture(span, request.analysis_text)
+    except Exception as exc:  # noqa: BLE001 - hostile or unforeseen input: fall back to the raw capture
+        return raw_capture(exchange, f"{type(exc).__name__}: {exc}")
+
+
+def raw_capture(exchange: CompletedExchange, reason: str) -> Capture:
+    request_text = clean_text(exchange.request_body.decode("utf-8", errors="replace"))
+    response_text: str | None = None
+    if exchange.response_body is not None:
+        response_text = clean_text(exchange.response_body.decode("utf-8", errors="replace"))
+    elif exchange.stream_chunks:
+        response_text = clean_text(b"".join(c for _, c in exchange.stream_chunks).decode("utf-8", errors="replace"))
+    span = TraceSpan(
+        span_id=exchange.span_id,
+        trace_id=exchange.trace_id,
+        tenant_id=exchange.tenant_id,
+        operation_name="proxy_request",
+        start_time=exchange.started_at,
+        end_time=exchange.started_at + dt.timedelta(milliseconds=exchange.duration_ms),
+        provider=exchange.provider,
+        model_name="",
+        prompt=request_text,
+        response=response_text,
+        duration_ms=exchange.duration_ms,
+        status_code=exchange.status_code,
+        error_message=exchange.error_message,
+        tags={**exchange.tags, "capture": f"raw: {truncate_utf8(reason, 200)}"},
+        agent_id=exchange.agent_id,
+    )
+    return Capture(span, request_text, reason)
 
 
 def analysis_input(exchange: CompletedExchange) -> str:

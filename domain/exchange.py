@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from domain.json_text import clean_text, loads, parse_json
 from domain.providers import Provider
 
 
@@ -25,6 +26,7 @@ class RequestSummary:
     stream: bool
     operation_name: str
     parsed: bool  # False when the body was not JSON we understand
+    pruned: bool = False  # parts nested deeper than the limit were dropped before reading
 
 
 @attrs.frozen(kw_only=True)
@@ -140,17 +142,30 @@ def operation_for(path: str, stream: bool) -> str:
     return f"{base}_stream" if stream else base
 
 
+def _raw_text(body: bytes) -> str:
+    """A body we could not read as a request: analysed as the text it is, so malformed JSON hides nothing."""
+    if not body:
+        return ""
+    try:
+        return clean_text(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return f"[binary body: {len(body)} bytes]"
+
+
 def summarize_request(path: str, body: bytes) -> RequestSummary:
     """Best-effort reading of a request body; never raises."""
+    pruned = False
     try:
-        data = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+        parsed = parse_json(body) if body else None
+        data, pruned = (parsed.value, parsed.pruned) if parsed is not None else (None, False)
+    except ValueError:  # UnicodeDecodeError is a ValueError
         data = None
     if not isinstance(data, Mapping):
+        raw = _raw_text(body)
         return RequestSummary(
             model="",
-            prompt_text="",
-            analysis_text="",
+            prompt_text=raw,
+            analysis_text=raw,
             stream=False,
             operation_name=operation_for(path, False),
             parsed=False,
@@ -180,6 +195,7 @@ def summarize_request(path: str, body: bytes) -> RequestSummary:
         stream=stream,
         operation_name=operation_for(path, stream),
         parsed=True,
+        pruned=pruned,
     )
 
 
@@ -272,8 +288,8 @@ def summarize_response(provider: Provider, body: bytes) -> ResponseSummary:
     """Read a non-streaming JSON response. Unknown shapes keep the raw body as the response text."""
     raw_text = body.decode("utf-8", errors="replace")
     try:
-        data = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+        data = loads(body) if body else None
+    except ValueError:
         data = None
     if not isinstance(data, Mapping):
         return ResponseSummary(text=raw_text, usage=Usage())
@@ -448,7 +464,7 @@ class StreamAccumulator:
             self.done = True
             return
         try:
-            data = json.loads(data_text)
+            data = loads(data_text)
         except ValueError:
             return
         if not isinstance(data, Mapping):

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from domain.findings import SecurityFinding
+from domain.json_text import clean_text
 from domain.providers import Provider
 
 MAX_ACTION_TEXT_BYTES = 4096
@@ -104,3 +105,53 @@ class TraceEvent:
     tenant_id: str
     created_at: dt.datetime
     spans: tuple[TraceSpan, ...]
+
+
+def quarantined(span: TraceSpan, reason: str, *, strip: bool) -> TraceSpan:
+    """A copy of a span the store refused, for storing instead of it (tagged ``quarantined`` with the reason).
+
+    First every text is cleaned of what a store cannot encode; with ``strip`` the free text (prompt, response,
+    actions, events) is dropped altogether, keeping the facts: who, when, which model, status, tokens, findings.
+    """
+
+    def clean(text: str | None) -> str | None:
+        return None if text is None else clean_text(text)
+
+    tags = {clean_text(k): clean_text(v) for k, v in span.tags.items()}
+    tags["quarantined"] = truncate_utf8(clean_text(reason), 300)
+    if strip:
+        return attrs.evolve(
+            span,
+            prompt="[quarantined: the store refused this span's text]",
+            response=None,
+            error_message=clean(span.error_message),
+            model_name=clean_text(span.model_name),
+            operation_name=clean_text(span.operation_name),
+            agent_actions=(),
+            events=(),
+            agent_id=clean(span.agent_id),
+            tags=tags,
+            security_findings=tuple(
+                attrs.evolve(f, description=clean_text(f.description), metadata={}) for f in span.security_findings
+            ),
+        )
+    return attrs.evolve(
+        span,
+        prompt=clean_text(span.prompt),
+        response=clean(span.response),
+        error_message=clean(span.error_message),
+        model_name=clean_text(span.model_name),
+        operation_name=clean_text(span.operation_name),
+        agent_id=clean(span.agent_id),
+        agent_actions=tuple(
+            attrs.evolve(
+                a,
+                name=clean_text(a.name),
+                arguments=clean(a.arguments),
+                result=clean(a.result),
+                metadata={clean_text(k): clean_text(v) for k, v in a.metadata.items()},
+            )
+            for a in span.agent_actions
+        ),
+        tags=tags,
+    )

@@ -12,6 +12,14 @@ not, tool calls, usage), GET /v1/models. Behaviour is set by CLI flags and can b
     x-mock-tokens           how many tokens to stream when no text is given (default: 12)
     x-mock-no-usage         "1": omit usage from the response
 
+Misbehaviours, for hardening tests and benchmarks of whatever sits in front of it:
+
+    x-mock-body-bytes       pad the assistant text so the (non-streaming) body is about this many bytes
+    x-mock-gzip             "1": gzip the non-streaming body (Content-Encoding: gzip) whatever the client accepts
+    x-mock-gzip-bomb        answer with this many zero bytes, gzipped (a decompression bomb), streamed out
+    x-mock-break-after      streaming: after this many events, abort the connection (no terminating chunk)
+    x-mock-stall-after      streaming: after this many events, send nothing more until the client leaves
+
 Introspection for tests: GET /_mock/requests (recent requests: method, path, query, headers, body) and
 GET /_mock/stats (stream counts, including streams whose client went away). DELETE /_mock/requests clears both.
 """
@@ -20,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import hashlib
 import json
 import math
 import random
 import sys
 import time
+import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, cast
@@ -61,6 +71,8 @@ class Behaviour:
     usage: bool
     ids: random.Random  # deterministic per request body with x-mock-deterministic, so runs can be compared
     created: int
+    break_after: int = -1
+    stall_after: int = -1
 
     def uid(self, n: int = 24) -> str:
         return f"{self.ids.getrandbits(4 * n):0{n}x}"
@@ -125,6 +137,15 @@ class MockUpstream:
             }
         )
         behaviour = self._behaviour(headers, body)
+        if "x-mock-gzip-bomb" in headers:
+            await self._gzip_bomb(send, int(headers["x-mock-gzip-bomb"]))
+            return
+        if headers.get("x-mock-gzip") == "1":
+            send = _gzipping(send)
+        if "x-mock-body-bytes" in headers:
+            behaviour.response_text = "x" * int(headers["x-mock-body-bytes"])
+        behaviour.break_after = int(headers.get("x-mock-break-after", "-1"))
+        behaviour.stall_after = int(headers.get("x-mock-stall-after", "-1"))
         if method == "GET" and path == "/v1/models":
             await self._json(send, 200, {"object": "list", "data": [{"id": "mock-gpt", "object": "model"}]})
             return
@@ -133,7 +154,7 @@ class MockUpstream:
             return
         try:
             request = json.loads(body) if body else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             await self._json(
                 send, 400, {"error": {"message": "body is not valid JSON", "type": "invalid_request_error"}}
             )
@@ -201,6 +222,20 @@ class MockUpstream:
         else:
             await self._json(send, 404, {"error": {"message": "unknown mock route", "type": "not_found"}})
 
+    @staticmethod
+    async def _gzip_bomb(send: Send, size: int) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-encoding", b"gzip")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+        block = b"0" * min(size, 1 << 20)
+        left = size
+        while left > 0:
+            piece = compressor.compress(block[: min(left, len(block))])
+            left -= min(left, len(block))
+            if piece:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": compressor.flush()})
+
     # ------------------------------------------------------------------------------------------------------
     @staticmethod
     async def _json(send: Send, status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -244,6 +279,10 @@ class MockUpstream:
             nursery.start_soon(watch)
             await trio.sleep(behaviour.ttft_ms / 1000)
             for index, event in enumerate(events):
+                if index == behaviour.break_after:
+                    raise BrokenStream(f"x-mock-break-after: {index}")
+                if index == behaviour.stall_after:
+                    await trio.sleep_forever()
                 if index and behaviour.inter_token_ms:
                     await trio.sleep(behaviour.inter_token_ms / 1000)
                 await send({"type": "http.response.body", "body": event, "more_body": True})
@@ -257,7 +296,7 @@ class MockUpstream:
     def _reply_text(self, prompt: str, behaviour: Behaviour) -> str:
         if behaviour.response_text is not None:
             return behaviour.response_text
-        digest = hashlib.sha256(prompt.encode()).hexdigest()[:8]
+        digest = hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         words = [f"mock{digest}"] + [f"token{i}" for i in range(1, max(behaviour.tokens, 1))]
         return " ".join(words)
 
@@ -407,7 +446,7 @@ class MockUpstream:
         for index, item in enumerate(inputs):
             text = item if isinstance(item, str) else json.dumps(item)
             tokens += _count_tokens(text)
-            digest = hashlib.sha256(text.encode()).digest()
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
             vector = [((digest[i % len(digest)] / 255.0) * 2 - 1) for i in range(dims)]
             data.append({"object": "embedding", "index": index, "embedding": vector})
         await trio.sleep(behaviour.latency_ms / 1000)
@@ -602,12 +641,38 @@ class MockUpstream:
         await self._stream(receive, send, events, behaviour)
 
 
+class BrokenStream(Exception):
+    """Raised mid-stream on purpose: the server then aborts the connection."""
+
+
+def _gzipping(send: Send) -> Send:
+    """Wrap ``send`` so that the response body goes out gzipped, in one piece, labelled Content-Encoding: gzip."""
+    start: dict[str, Any] = {}
+    parts: list[bytes] = []
+
+    async def gzip_send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        parts.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = gzip.compress(b"".join(parts))
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(body)).encode())]
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return gzip_send
+
+
 async def serve(
     settings: MockSettings,
     host: str,
     port: int,
     *,
     shutdown: trio.Event | None = None,
+    backlog: int = 4096,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     config = hypercorn.Config()
@@ -615,6 +680,7 @@ async def serve(
     config.accesslog = None
     config.keep_alive_timeout = 75
     config.graceful_timeout = 1
+    config.backlog = backlog
     trigger = shutdown.wait if shutdown is not None else None
     await hypercorn.trio.serve(
         cast(Any, MockUpstream(settings)), config, shutdown_trigger=trigger, task_status=task_status

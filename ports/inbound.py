@@ -65,6 +65,9 @@ class ProxyAdmission(Protocol):
     async def admit(self, headers: Mapping[bytes, bytes]) -> tuple[str, Rejection | None]:
         """The tenant of a proxied request, or why it is refused (401, 429) before anything is forwarded."""
 
+    def is_proxy_credential(self, authorization: bytes) -> bool:
+        """Whether an ``Authorization`` value is an LLMTrace credential (never forwarded to the provider)."""
+
 
 class Administration(Protocol):
     """Tenants, settings, API keys and audit (raises AuthError, Forbidden, NotFound, Invalid)."""

@@ -41,6 +41,16 @@ class TraceRepository(Protocol):
     async def close(self) -> None: ...
 
 
+class SpanSpill(Protocol):
+    """Where spans that could not be written before shutdown wait for the next start (a local file)."""
+
+    def save(self, spans: Sequence[TraceSpan]) -> None:
+        """Append spans durably; raises OSError when they cannot be kept."""
+
+    def take(self) -> list[TraceSpan]:
+        """Every spilled span, removed from the spill (unreadable lines are skipped and counted in the log)."""
+
+
 class MetadataRepository(Protocol):
     """Tenants, their settings, API keys and the audit trail. Secrets are stored only as hashes."""
 

@@ -139,7 +139,8 @@ def start_proxy(
     proxy = Proxy(process, port, config_path)
     if wait:
         try:
-            wait_http(f"{proxy.url}/health")
+            # Readiness, however long this machine takes today (models may load before the listener opens).
+            wait_http(f"{proxy.url}/health", timeout=180.0)
         except TimeoutError:
             process.stop()
             raise AssertionError(f"proxy did not start:\n{process.output()}") from None

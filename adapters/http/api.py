@@ -21,6 +21,7 @@ from adapters.http.forwarder import Forwarder, Receive, Scope, Send
 from adapters.http.openapi import ROUTE_ROLES, openapi_document
 from domain.errors import AuthError, Forbidden, Invalid, NotFound
 from domain.findings import Severity
+from domain.json_text import loads
 from domain.providers import provider_from_name
 from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, Page, TraceQuery
 from domain.tenancy import ApiKey, AuditEvent, Caller, Tenant, settings_to_json
@@ -45,6 +46,9 @@ def api_error(status: int, message: str, kind: str = "api_error") -> Response:
     response = jsonify({"error": {"message": message, "type": kind}})
     response.status_code = status
     return response
+
+
+MAX_OFFSET = 2**53  # fits every store's 64-bit integers and a JSON number, with room to add a page size
 
 
 def _int_param(name: str, default: int | None, minimum: int, maximum: int | None = None) -> int | None:
@@ -72,12 +76,15 @@ def _time_param(name: str) -> dt.datetime | None:
         raise BadRequest(f"{name} must be an RFC 3339 timestamp, got {raw!r}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value
+    try:
+        return value.astimezone(dt.UTC)  # also what every store compares against
+    except OverflowError:
+        raise BadRequest(f"{name} is outside the representable range (years 1-9999 in UTC), got {raw!r}") from None
 
 
 def _page_params() -> tuple[int, int]:
     limit = _int_param("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    offset = _int_param("offset", 0, 0)
+    offset = _int_param("offset", 0, 0, MAX_OFFSET)
     assert limit is not None and offset is not None
     return limit, offset
 
@@ -266,7 +273,7 @@ def create_api(
     async def report_action(trace_id: str) -> Response:
         if actions is None:
             return api_error(404, "action reporting is not available")
-        action = action_from_request(await request.get_json(force=True, silent=True))
+        action = action_from_request(await optional_json_body())
         if not await actions.report(tenant(), trace_id, action):
             return api_error(404, f"trace {trace_id} not found")
         return jsonify({"status": "ok", "action_id": action.id, "trace_id": trace_id})
@@ -279,8 +286,14 @@ def create_api(
     async def global_stats() -> Response:
         return jsonify(stats_to_json(await traces.stats(None)))
 
+    async def optional_json_body() -> Any:
+        try:
+            return loads(await request.get_data())
+        except ValueError:
+            return None
+
     async def json_body() -> dict[str, Any]:
-        body = await request.get_json(force=True, silent=True)
+        body = await optional_json_body()
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
         return body

@@ -1,11 +1,21 @@
 """The transparent proxy: the only code on the hot path of a proxied request.
 
-It forwards the request verbatim to ``upstream_url + path + query``, streams the response back chunk by chunk,
+It forwards the request verbatim to the upstream (scheme, host and port fixed by ``upstream_url``; only an
+origin-form path and query come from the client), relays the response back chunk by chunk as it arrives (SSE and
+plain bodies alike, bytes untouched, so a body the upstream compressed stays compressed and correctly labelled),
 and hands what it saw to the capture pipeline (``ExchangeRecorder.record``, never blocking). It parses nothing:
-prompts, SSE events, tokens and costs are worked out later by the capture actor.
+prompts, SSE events, tokens and costs are worked out later, off the event loop, by the capture actor.
+
+Memory per request is bounded: request bodies up to ``capture_max_body_bytes`` are buffered (so enforcement can
+read them whole); larger ones are streamed to the upstream as they arrive, and only their first
+``capture_max_body_bytes`` are kept for capture and analysis (the span is tagged ``capture_truncated``). The same
+bound applies to what is kept of a response.
 
 This is a raw ASGI callable rather than a Quart route: it saves Quart's request/response machinery on every
 proxied request, and it watches ``http.disconnect`` itself so a client that goes away stops the upstream read.
+Every exchange that reached the upstream is recorded exactly once, whatever ends it: success, an upstream that
+breaks mid-body (the client's connection is then aborted, never ended as if complete), a client that leaves
+(recorded as 499), or the shutdown deadline.
 """
 
 from __future__ import annotations
@@ -14,10 +24,12 @@ import datetime as dt
 import json
 import logging
 import time
+import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
+import attrs
 import httpx
 import trio
 
@@ -26,7 +38,6 @@ from domain.findings import SecurityFinding
 from domain.providers import detect_provider
 from ports.inbound import (
     ExchangeRecorder,
-    OutputStreamGuard,
     OutputStreamGuards,
     ProxyAdmission,
     RequestEnforcer,
@@ -67,9 +78,9 @@ _RESPONSE_DROP = frozenset(
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
-        b"content-length",
     }
 )
+CLIENT_CLOSED_REQUEST = 499  # the client left before the response ended (nginx's convention)
 
 
 def error_body(message: str, kind: str = "proxy_error") -> bytes:
@@ -96,7 +107,12 @@ class ClientDisconnected(Exception):
     pass
 
 
+class BodyTimeout(Exception):
+    pass
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body of a request (the API's OTLP ingest uses it); raises RequestTooLarge past ``limit``."""
     parts: list[bytes] = []
     size = 0
     while True:
@@ -114,6 +130,57 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+def _climbs(raw_path: bytes) -> bool:
+    """A ``.`` or ``..`` segment, plain or percent-encoded: it would leave the upstream's base path."""
+    if b"." not in raw_path and b"%" not in raw_path:
+        return False
+    return any(urllib.parse.unquote_to_bytes(segment) in (b".", b"..") for segment in raw_path.split(b"/"))
+
+
+class UpstreamTarget:
+    """Where proxied requests go. Scheme, host, port and base path come from ``upstream_url`` alone; a request
+    contributes an origin-form path and its query, which can never change where the request goes."""
+
+    def __init__(self, upstream_url: str) -> None:
+        url = httpx.URL(upstream_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"upstream_url must be an http(s) URL with a host, got {upstream_url!r}")
+        self.url = url
+        self.text = str(url).rstrip("/")
+        self.host = url.host
+        self._base = url.raw_path.partition(b"?")[0].rstrip(b"/")
+
+    def url_for(self, raw_path: bytes, query: bytes) -> httpx.URL | None:
+        """None for a target that is not an origin-form path (absolute-form, authority-form, ``@host/...``, ``*``)
+        or that climbs out of the base path with dot segments."""
+        if not raw_path.startswith(b"/") or _climbs(raw_path):
+            return None
+        try:
+            return httpx.URL(
+                scheme=self.url.scheme,
+                host=self.url.host,
+                port=self.url.port,
+                raw_path=self._base + raw_path + (b"?" + query if query else b""),
+            )
+        except httpx.InvalidURL:
+            return None
+
+
+@attrs.define
+class _Outcome:
+    """What became of one forwarded exchange, filled in as it goes; recorded once, whatever ends it."""
+
+    status: int | None = None
+    body_parts: list[bytes] = attrs.Factory(list)
+    chunks: list[tuple[float, bytes]] | None = None
+    error: str | None = None
+    kept: int = 0
+    response_truncated: bool = False
+    finished: bool = False
+    client_gone: bool = False
+    content_encoding: str | None = None
+
+
 class Forwarder:
     def __init__(
         self,
@@ -126,15 +193,21 @@ class Forwarder:
         active: Callable[[int], None],
         enforcer: RequestEnforcer | None = None,
         stream_guards: OutputStreamGuards | None = None,
+        capture_max_body_bytes: int = 1_048_576,
+        client_body_timeout_s: float = 30.0,
+        upstream_seen: Callable[[bool, str | None], None] | None = None,
     ) -> None:
         self._enforcer = enforcer if enforcer is not None and enforcer.active else None
         self._stream_guards = stream_guards
         self._client = client
-        self._upstream = upstream_url.rstrip("/")
+        self._target = UpstreamTarget(upstream_url)
         self._limit = max_request_size_bytes
+        self._capture_limit = capture_max_body_bytes
+        self._body_timeout = client_body_timeout_s
         self._recorder = recorder
         self._gate = gate
         self._active = active
+        self._upstream_seen = upstream_seen or (lambda ok, error: None)
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,9 +219,61 @@ class Forwarder:
             self._active(-1)
             self.in_flight -= 1
 
+    async def _receive(self, receive: Receive) -> Message:
+        try:
+            with trio.fail_after(self._body_timeout):
+                message = await receive()
+        except trio.TooSlowError:
+            raise BodyTimeout from None
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        return message
+
+    async def _read_prefix(self, receive: Receive) -> tuple[bytes, bool, int]:
+        """Up to ``capture_max_body_bytes`` of the body: (bytes read, whether that is the whole body, size read)."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await self._receive(receive)
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > self._limit:
+                    raise RequestTooLarge
+                parts.append(chunk)
+            if not message.get("more_body", False):
+                return (parts[0] if len(parts) == 1 else b"".join(parts)), True, size
+            if size >= self._capture_limit:
+                return b"".join(parts), False, size
+
+    async def _rest_of_body(self, first: bytes, size: int, receive: Receive) -> AsyncIterator[bytes]:
+        """The body streamed to the upstream as it arrives: what was read already, then the rest."""
+        yield first
+        while True:
+            message = await self._receive(receive)
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > self._limit:
+                    raise RequestTooLarge
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started_wall = dt.datetime.now(dt.UTC)
         started = time.perf_counter()
+        path: str = scope["path"]
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        url = self._target.url_for(raw_path, scope.get("query_string") or b"")
+        if url is None:
+            await send_json_error(
+                send,
+                400,
+                "the request target must be a path (origin-form, no dot segments); the upstream is fixed by config",
+                "invalid_request_target",
+            )
+            return
         headers_in: dict[bytes, bytes] = {}
         forward_headers: list[tuple[bytes, bytes]] = []
         for name, value in scope["headers"]:
@@ -172,31 +297,47 @@ class Forwarder:
             )
             await send({"type": "http.response.body", "body": payload})
             return
+        if self._gate.enabled:
+            authorization = headers_in.get(b"authorization")
+            if authorization is not None and self._gate.is_proxy_credential(authorization):
+                # The caller authenticated to LLMTrace with it: it is ours, not the provider's.
+                forward_headers = [(k, v) for k, v in forward_headers if k != b"authorization"]
+        declared = headers_in.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            await send_json_error(send, 413, f"Request body exceeds max_request_size_bytes ({self._limit} bytes)")
+            return
         try:
-            body = await read_body(receive, self._limit)
+            body, complete, size = await self._read_prefix(receive)
         except RequestTooLarge:
             await send_json_error(send, 413, f"Request body exceeds max_request_size_bytes ({self._limit} bytes)")
             return
+        except BodyTimeout:
+            await send_json_error(
+                send, 408, f"request body not received: no data for {self._body_timeout:g}s", "request_timeout"
+            )
+            return
         except ClientDisconnected:
             return
-        path: str = scope["path"]
-        raw_path = scope.get("raw_path") or path.encode()
-        query = scope.get("query_string") or b""
-        url = self._upstream + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        tags: dict[str, str] = {}
+        content: bytes | AsyncIterator[bytes] = body
+        if not complete:
+            content = self._rest_of_body(body, size, receive)
+            if declared is not None and declared.isdigit():
+                forward_headers.append((b"content-length", declared))
+            body = body[: self._capture_limit]
+            tags["capture_truncated"] = "request"
         method: str = scope["method"]
         provider_header = headers_in.get(b"x-llmtrace-provider")
-        provider = detect_provider(provider_header.decode("latin-1") if provider_header else None, self._upstream, path)
+        provider = detect_provider(
+            provider_header.decode("latin-1") if provider_header else None, self._target.text, path
+        )
         inline: list[SecurityFinding] = []
-        tags: dict[str, str] = {}
+        outcome = _Outcome()
 
-        def record(
-            status: int | None,
-            response_body: bytes | None,
-            chunks: list[tuple[float, bytes]] | None,
-            error: str | None,
-            content_encoding: str | None = None,
-        ) -> None:
+        def record() -> None:
             agent = headers_in.get(b"x-llmtrace-agent-id")
+            if outcome.response_truncated:
+                tags["capture_truncated"] = "request,response" if "capture_truncated" in tags else "response"
             self._recorder.record(
                 CompletedExchange(
                     trace_id=str(uuid.uuid4()),
@@ -208,12 +349,12 @@ class Forwarder:
                     path=path,
                     request_body=body,
                     started_at=started_wall,
-                    status_code=status,
-                    response_body=response_body,
-                    stream_chunks=tuple(chunks) if chunks is not None else None,
+                    status_code=outcome.status,
+                    response_body=b"".join(outcome.body_parts) if outcome.chunks is None else None,
+                    stream_chunks=tuple(outcome.chunks) if outcome.chunks is not None else None,
                     duration_ms=round((time.perf_counter() - started) * 1000),
-                    error_message=error,
-                    content_encoding=content_encoding,
+                    error_message=outcome.error,
+                    content_encoding=outcome.content_encoding,
                     tags=tags,
                     inline_findings=tuple(inline),
                 )
@@ -237,7 +378,9 @@ class Forwarder:
                     }
                 )
                 await send({"type": "http.response.body", "body": payload})
-                record(403, payload, None, "blocked by security enforcement")
+                outcome.status, outcome.error = 403, "blocked by security enforcement"
+                outcome.body_parts.append(payload)
+                record()
                 return
             if decision.action == "flag":
                 tags["enforcement"] = "flagged"
@@ -245,92 +388,135 @@ class Forwarder:
                     (b"x-llmtrace-flagged", b"true"),
                     (b"x-llmtrace-findings", decision.header_value().encode()),
                 ]
-        request = self._client.build_request(method, url, headers=forward_headers, content=body)
+        request = self._client.build_request(method, url, headers=forward_headers, content=content)
         try:
-            upstream = await self._client.send(request, stream=True)
-        except httpx.TimeoutException:
-            await send_json_error(send, 504, "Upstream request timed out")
-            record(504, None, None, "upstream timeout")
-            return
-        except httpx.HTTPError as exc:
-            await send_json_error(send, 502, "Upstream request failed")
-            record(502, None, None, f"upstream unreachable: {type(exc).__name__}")
-            return
-        response_headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in _RESPONSE_DROP]
-        response_headers.extend(flag_headers)
-        content_type = upstream.headers.get("content-type", "")
-        encoding = upstream.headers.get("content-encoding")
-        try:
-            if content_type.startswith("text/event-stream"):
-                guard = self._stream_guards.open() if self._stream_guards is not None else None
-                chunks, error = await self._stream(upstream, response_headers, receive, send, started, guard)
-                if guard is not None:
-                    guard.finish()
-                    inline.extend(guard.findings)
-                    if guard.stopped:
-                        tags["early_stop"] = "critical_output"
-                record(upstream.status_code, None, chunks, error, encoding)
-            else:
-                try:
-                    payload = await upstream.aread()
-                except httpx.TimeoutException:
-                    await send_json_error(send, 504, "Upstream response timed out")
-                    record(504, None, None, "upstream timeout while reading the response")
-                    return
-                except httpx.HTTPError as exc:
-                    await send_json_error(send, 502, "Upstream response failed")
-                    record(502, None, None, f"upstream response failed: {type(exc).__name__}")
-                    return
-                response_headers.append((b"content-length", str(len(payload)).encode()))
-                await send({"type": "http.response.start", "status": upstream.status_code, "headers": response_headers})
-                await send({"type": "http.response.body", "body": payload})
-                record(upstream.status_code, payload, None, None, encoding)
+            await self._exchange(request, complete, receive, send, started, flag_headers, outcome, inline, tags)
         finally:
-            await upstream.aclose()
+            if outcome.client_gone:
+                outcome.status = CLIENT_CLOSED_REQUEST
+                outcome.error = outcome.error or "client disconnected before the response ended"
+            elif not outcome.finished and outcome.error is None:
+                outcome.error = "exchange interrupted: the proxy stopped it (shutdown deadline)"
+            record()
 
-    async def _stream(
+    async def _exchange(
         self,
-        upstream: httpx.Response,
-        headers: list[tuple[bytes, bytes]],
+        request: httpx.Request,
+        body_complete: bool,
         receive: Receive,
         send: Send,
         started: float,
-        guard: OutputStreamGuard | None = None,
-    ) -> tuple[list[tuple[float, bytes]], str | None]:
-        chunks: list[tuple[float, bytes]] = []
-        error: str | None = None
-        upstream_done = False
-        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        flag_headers: list[tuple[bytes, bytes]],
+        outcome: _Outcome,
+        inline: list[SecurityFinding],
+        tags: dict[str, str],
+    ) -> None:
         async with trio.open_nursery() as nursery:
 
             async def watch_disconnect() -> None:
-                nonlocal error
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        if not upstream_done:
-                            error = "client disconnected before the stream ended"
+                        if not outcome.finished:
+                            outcome.client_gone = True
                             nursery.cancel_scope.cancel()
                         return
 
-            nursery.start_soon(watch_disconnect)
             try:
-                async for chunk in upstream.aiter_raw():
-                    arrived = (time.perf_counter() - started) * 1000
-                    if guard is not None and guard.feed(chunk):
-                        # Critical output: end the stream cleanly for the client and stop reading upstream.
-                        chunk = guard.termination()
-                        chunks.append((arrived, chunk))
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                        break
-                    chunks.append((arrived, chunk))
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                upstream_done = True
-                await send({"type": "http.response.body", "body": b""})
-            except httpx.HTTPError as exc:
-                upstream_done = True
-                error = f"upstream stream broke: {type(exc).__name__}"
-                # End the client's response cleanly; what arrived so far is captured.
-                await send({"type": "http.response.body", "body": b""})
-            nursery.cancel_scope.cancel()
-        return chunks, error
+                if body_complete:
+                    nursery.start_soon(watch_disconnect)
+                try:
+                    upstream = await self._client.send(request, stream=True)
+                except RequestTooLarge:
+                    outcome.status, outcome.error, outcome.finished = 413, "request body too large", True
+                    await send_json_error(send, 413, f"Request body exceeds max_request_size_bytes ({self._limit} B)")
+                    return
+                except BodyTimeout:
+                    outcome.status, outcome.error, outcome.finished = 408, "request body stalled", True
+                    await send_json_error(send, 408, "request body not received in time", "request_timeout")
+                    return
+                except ClientDisconnected:
+                    outcome.client_gone = True
+                    return
+                except httpx.TimeoutException as exc:
+                    message = f"upstream {self._target.host} timed out ({type(exc).__name__})"
+                    self._upstream_seen(False, message)
+                    log.warning("%s", message)
+                    outcome.status, outcome.error, outcome.finished = 504, message, True
+                    await send_json_error(send, 504, message)
+                    return
+                except httpx.HTTPError as exc:
+                    message = f"upstream {self._target.host} unreachable: {type(exc).__name__}: {exc}"
+                    self._upstream_seen(False, message)
+                    log.warning("%s", message)
+                    outcome.status, outcome.error, outcome.finished = 502, message, True
+                    await send_json_error(send, 502, message)
+                    return
+                self._upstream_seen(True, None)
+                if not body_complete:
+                    nursery.start_soon(watch_disconnect)
+                try:
+                    await self._relay(upstream, send, started, flag_headers, outcome, inline, tags)
+                finally:
+                    with trio.CancelScope(shield=True), trio.move_on_after(1):
+                        await upstream.aclose()
+            finally:
+                nursery.cancel_scope.cancel()
+
+    async def _relay(
+        self,
+        upstream: httpx.Response,
+        send: Send,
+        started: float,
+        flag_headers: list[tuple[bytes, bytes]],
+        outcome: _Outcome,
+        inline: list[SecurityFinding],
+        tags: dict[str, str],
+    ) -> None:
+        """Relay the response as it arrives, keeping at most ``capture_max_body_bytes`` of it for capture."""
+        outcome.status = upstream.status_code
+        outcome.content_encoding = upstream.headers.get("content-encoding")
+        sse = upstream.headers.get("content-type", "").startswith("text/event-stream")
+        guard = self._stream_guards.open() if sse and self._stream_guards is not None else None
+        drop = _RESPONSE_DROP | {b"content-length"} if sse else _RESPONSE_DROP  # an early stop changes the length
+        headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in drop]
+        headers.extend(flag_headers)
+        if sse:
+            outcome.chunks = []
+        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        limit = self._capture_limit
+        try:
+            async for raw in upstream.aiter_raw():
+                chunk = raw
+                stop = guard is not None and guard.feed(chunk)
+                if stop:
+                    assert guard is not None
+                    chunk = guard.termination()  # critical output: end the stream cleanly, stop reading upstream
+                if outcome.kept < limit:
+                    piece = chunk if outcome.kept + len(chunk) <= limit else chunk[: limit - outcome.kept]
+                    outcome.kept += len(piece)
+                    if outcome.chunks is not None:
+                        outcome.chunks.append(((time.perf_counter() - started) * 1000, piece))
+                    else:
+                        outcome.body_parts.append(piece)
+                    if len(piece) < len(chunk):
+                        outcome.response_truncated = True
+                else:
+                    outcome.response_truncated = True
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if stop:
+                    break
+        except httpx.HTTPError as exc:
+            # The client must see a broken response, never one that looks complete: return without the final
+            # body message, and the server aborts the connection.
+            outcome.error = f"upstream response broke after {outcome.kept} bytes: {type(exc).__name__}"
+            outcome.finished = True
+            return
+        finally:
+            if guard is not None:
+                guard.finish()
+                inline.extend(guard.findings)
+                if guard.stopped:
+                    tags["early_stop"] = "critical_output"
+        outcome.finished = True
+        await send({"type": "http.response.body", "body": b""})

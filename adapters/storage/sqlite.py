@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +25,8 @@ from domain.providers import provider_from_name
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.traces import AnalysisStatus, TraceEvent, TraceSpan
 from ports.repositories import StorageUnavailable
+
+log = logging.getLogger("llmtrace.storage")
 
 T = TypeVar("T")
 
@@ -322,26 +326,105 @@ class SqliteStore:
         await self._run(lambda conn: conn.exec_driver_sql("SELECT 1").scalar_one())
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class SqliteTraceRepository(SqliteStore):
+    """Traces in one SQLite file. If the file is deleted or replaced under a running proxy (open connections would
+    go on writing into the unlinked file, and every later trace would be lost unseen), the next write or health
+    check notices, logs it, and recreates the database at the same path."""
+
+    def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
+        super().__init__(engine)
+        database = engine.url.database
+        self._path = Path(database) if database and database != ":memory:" else None
+        self._file = _identity(self._path) if self._path is not None else None
+        self._migrate = migrate
+        self.recreated = 0
+
     @classmethod
     def open(cls, database_path: str, *, migrate: bool = True) -> SqliteTraceRepository:
         engine = create_engine(database_path)
-        if migrate:
-            with engine.connect() as conn:
-                apply_migrations(conn)
-        return cls(engine)
+        try:
+            if migrate:
+                with engine.connect() as conn:
+                    apply_migrations(conn)
+            else:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("SELECT 1")
+        except sa.exc.DBAPIError as exc:
+            engine.dispose()
+            raise StorageUnavailable(f"cannot open SQLite database {database_path}: {exc.orig}") from exc
+        return cls(engine, migrate=migrate)
+
+    def _ensure_file(self) -> None:
+        """Runs in the worker thread, before each write and health check (one stat call)."""
+        if self._path is None or _identity(self._path) == self._file:
+            return
+        log.error("SQLite database %s was deleted or replaced while in use; recreating it", self._path)
+        self._engine.dispose()
+        if not self._path.exists():
+            for suffix in ("-wal", "-shm"):  # the old file's journal must not be replayed into the new one
+                Path(str(self._path) + suffix).unlink(missing_ok=True)
+        with self._engine.connect() as conn:
+            apply_migrations(conn)
+        self._file = _identity(self._path)
+        self.recreated += 1
+
+    async def _run(self, fn: Callable[[Connection], T], *, write: bool = False) -> T:
+        if write:
+
+            def work() -> T:
+                try:
+                    self._ensure_file()
+                    with self._engine.begin() as conn:
+                        return fn(conn)
+                except sa.exc.OperationalError as exc:
+                    raise StorageUnavailable(str(exc.orig)) from exc
+
+            return await trio.to_thread.run_sync(work, limiter=self._write_limiter)
+        return await super()._run(fn)
+
+    async def health_check(self) -> None:
+        """Can a write start now? (Reads keep working under a lock that blocks every write, so SELECT 1 is not
+        enough: the storage writer asks this to tell an outage from a span the store refuses.)"""
+
+        def probe() -> None:
+            try:
+                self._ensure_file()
+                raw = self._engine.raw_connection()
+                try:
+                    cursor = raw.cursor()
+                    cursor.execute("PRAGMA busy_timeout=1000")
+                    try:
+                        cursor.execute("BEGIN IMMEDIATE")
+                        cursor.execute("ROLLBACK")
+                    finally:
+                        cursor.execute("PRAGMA busy_timeout=10000")
+                        cursor.close()
+                finally:
+                    raw.close()
+            except (sa.exc.DBAPIError, sqlite3.Error) as exc:
+                raise StorageUnavailable(f"SQLite database {self._path} cannot take writes: {exc}") from exc
+
+        await trio.to_thread.run_sync(probe, limiter=self._write_limiter)
 
     async def store_spans(self, spans: Sequence[TraceSpan]) -> None:
         if not spans:
             return
-        rows = [span_row(s) for s in spans]
-        trace_rows: dict[tuple[str, str], str] = {}
-        for row in rows:
-            key = (row["tenant_id"], row["trace_id"])
-            if key not in trace_rows or row["start_time"] < trace_rows[key]:
-                trace_rows[key] = row["start_time"]
 
         def write(conn: Connection) -> None:
+            rows = [span_row(s) for s in spans]  # JSON encoding of large spans: in the worker thread too
+            trace_rows: dict[tuple[str, str], str] = {}
+            for row in rows:
+                key = (row["tenant_id"], row["trace_id"])
+                if key not in trace_rows or row["start_time"] < trace_rows[key]:
+                    trace_rows[key] = row["start_time"]
             conn.exec_driver_sql(
                 "INSERT INTO traces (trace_id, tenant_id, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (tenant_id, trace_id) DO UPDATE SET created_at = min(created_at, excluded.created_at)",

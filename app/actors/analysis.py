@@ -21,6 +21,7 @@ import trio
 
 from app.messages import CapturedSpan
 from app.use_cases.access import TenantSettingsCache
+from domain.capture import MAX_ANALYSED_CHARS, analysed_part
 from domain.circuit import CircuitBreaker
 from domain.findings import SecurityFinding, Severity, security_score
 from domain.security.analyzer import category_of
@@ -84,10 +85,12 @@ def analyze_span(
     now = dt.datetime.now(dt.UTC)
     scope = tenant.monitoring_scope.value if tenant is not None else policy.monitoring_scope
     findings: list[SecurityFinding] = []
+    request_text, request_cut = analysed_part(item.analysis_text)
+    response_text, response_cut = analysed_part(span.response or "")
     if scope != "output_only":
-        findings += analyzer.analyze_request(item.analysis_text, now, fast=fast)
-    if scope != "input_only" and span.response:
-        findings += analyzer.analyze_response(span.response, now, toxicity=policy.toxicity)
+        findings += analyzer.analyze_request(request_text, now, fast=fast)
+    if scope != "input_only" and response_text:
+        findings += analyzer.analyze_response(response_text, now, toxicity=policy.toxicity)
     findings += analyzer.analyze_actions(span.agent_actions, now)
     findings += item.prior_findings
     if tenant is not None and tenant.security_thresholds:
@@ -99,6 +102,9 @@ def analyze_span(
     tags = span.tags
     if fast:
         tags = {**tags, "analysis_depth": "fast (pipeline under load: models skipped)"}
+    if request_cut or response_cut:
+        parts = " and ".join(n for n, cut in (("prompt", request_cut), ("response", response_cut)) if cut)
+        tags = {**tags, "analysis_scope": f"{parts}: first and last {MAX_ANALYSED_CHARS} characters only"}
     return attrs.evolve(
         span,
         security_findings=tuple(findings),
@@ -212,7 +218,7 @@ async def analyze_batch(
 
     def work() -> list[TraceSpan]:
         if not fast:
-            analyzer.warm([item.analysis_text for item in batch])
+            analyzer.warm([analysed_part(item.analysis_text)[0] for item in batch])
         return [analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id), fast) for item in batch]
 
     result: list[TraceSpan] | None = None

@@ -1,36 +1,26 @@
-"""Capture actor: finished exchanges in, spans out (prompt, response, tokens, TTFT, tool calls, cost)."""
+"""Capture actor: finished exchanges in, spans out (prompt, response, tokens, TTFT, tool calls, cost).
+
+Parsing runs in a worker thread, a batch of waiting exchanges at a time, so a large body never stalls the event
+loop that forwards everyone else's requests. An exchange that cannot be understood is still captured raw (and
+analysed as raw text) and counted as a capture failure: nothing a client sends can keep it out of the trace.
+"""
 
 from __future__ import annotations
 
-import gzip
 import logging
-import zlib
+from functools import partial
 
 import trio
 
 from app.messages import CapturedSpan
 from app.use_cases.access import SpendLedger
-from domain.capture import CompletedExchange, analysis_input, build_span
+from domain.capture import MAX_DECODED_BYTES, Capture, CompletedExchange, capture_exchange
 from domain.pricing import PricingTable
 from ports.telemetry import Telemetry
 
 log = logging.getLogger("llmtrace.capture")
 
-
-def decoded_body(exchange: CompletedExchange) -> bytes | None:
-    """Undo a content encoding the upstream applied despite ``Accept-Encoding: identity``."""
-    body = exchange.response_body
-    if body is None or not exchange.content_encoding:
-        return None
-    encoding = exchange.content_encoding.lower().strip()
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except (OSError, zlib.error):
-        return None
-    return None
+MAX_BATCH = 64
 
 
 class PricingHolder:
@@ -40,6 +30,12 @@ class PricingHolder:
         self.table = table
 
 
+def _capture_all(
+    batch: list[CompletedExchange], pricing: PricingTable | None, max_decoded_bytes: int
+) -> list[tuple[CompletedExchange, Capture]]:
+    return [(exchange, capture_exchange(exchange, pricing, max_decoded_bytes)) for exchange in batch]
+
+
 async def run_capture(
     exchanges: trio.MemoryReceiveChannel[CompletedExchange],
     spans: trio.MemorySendChannel[CapturedSpan],
@@ -47,22 +43,32 @@ async def run_capture(
     telemetry: Telemetry,
     *,
     spend: SpendLedger | None = None,
+    max_decoded_bytes: int = MAX_DECODED_BYTES,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Ends when the proxy closes the exchanges channel; then closes ``spans`` so downstream drains in turn."""
+    limiter = trio.CapacityLimiter(1)
     async with exchanges, spans:
         task_status.started()
-        async for exchange in exchanges:
-            try:
-                span = build_span(exchange, pricing.table, decoded_body(exchange))
-            except Exception:
-                log.exception("could not build a span for trace %s", exchange.trace_id)
-                telemetry.pipeline_failure("capture")
-                continue
-            telemetry.exchange_captured(span)
-            if spend is not None and span.estimated_cost_usd:
+        async for first in exchanges:
+            batch = [first]
+            while len(batch) < MAX_BATCH:
                 try:
-                    await spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time)
-                except Exception:  # noqa: BLE001 - spend tracking fails open, counted
-                    telemetry.pipeline_failure("spend_ledger")
-            await spans.send(CapturedSpan(span, analysis_input(exchange), exchange.inline_findings))
+                    batch.append(exchanges.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            captured = await trio.to_thread.run_sync(
+                partial(_capture_all, batch, pricing.table, max_decoded_bytes), limiter=limiter
+            )
+            for exchange, capture in captured:
+                span = capture.span
+                if capture.failure is not None:
+                    log.warning("trace %s captured raw: %s", span.trace_id, capture.failure)
+                    telemetry.pipeline_failure("capture")
+                telemetry.exchange_captured(span)
+                if spend is not None and span.estimated_cost_usd:
+                    try:
+                        await spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time)
+                    except Exception:  # noqa: BLE001 - spend tracking fails open, counted
+                        telemetry.pipeline_failure("spend_ledger")
+                await spans.send(CapturedSpan(span, capture.analysis_text, exchange.inline_findings))

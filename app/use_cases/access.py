@@ -117,6 +117,16 @@ class AccessControl:
             raise AuthError("Invalid API key")
         return caller
 
+    def is_own_credential(self, authorization: str) -> bool:
+        """A bearer value that is a tenant token, an API key or the admin key: LLMTrace's, not a provider's."""
+        scheme, _, secret = authorization.strip().partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            return False
+        return secret.startswith(SECRET_PREFIX) or (
+            self._admin_key is not None and same_secret(secret, self._admin_key)
+        )
+
     async def for_proxy(self, headers: Headers) -> Caller:
         if not self.enabled:
             return Caller(tenant_id=self._anonymous_tenant(headers), role=Role.ADMIN, actor="anonymous", superuser=True)
@@ -196,6 +206,9 @@ class ProxyGate:
         self._counters = counters
         self._clock = clock
         self.enabled = access.enabled
+
+    def is_proxy_credential(self, authorization: bytes) -> bool:
+        return self._access.is_own_credential(authorization.decode("latin-1"))
 
     async def admit(self, headers: Headers) -> tuple[str, Rejection | None]:
         try:

