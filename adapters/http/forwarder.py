@@ -179,6 +179,27 @@ class _Outcome:
     finished: bool = False
     client_gone: bool = False
     content_encoding: str | None = None
+    expected: int | None = None  # the response's Content-Length, when it has one
+    delivered: int = 0  # bytes sent to the client
+    previous: bytes = b""  # the two chunks sent last, to tell whether a stream's terminal event went out
+    last: bytes = b""
+
+    def delivered_whole(self) -> bool:
+        """Whether the client already has the whole response: every byte of a sized body, or a stream's terminal
+        event. A client that closes then (as SDKs do after ``[DONE]``) has not cut the exchange short."""
+        if self.expected is not None:
+            return self.delivered >= self.expected
+        if self.chunks is None:
+            return False
+        tail = (self.previous + self.last).replace(b"\r\n", b"\n")
+        if not tail.endswith(b"\n\n"):
+            return False
+        final = tail.rstrip().rsplit(b"\n\n", 1)[-1]
+        return final == b"data: [DONE]" or any(marker in final for marker in _TERMINAL_EVENTS)
+
+
+# The last event of an Anthropic messages stream and of a Responses API stream.
+_TERMINAL_EVENTS = (b"message_stop", b"response.completed", b"response.failed", b"response.incomplete")
 
 
 class Forwarder:
@@ -417,9 +438,13 @@ class Forwarder:
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        if not outcome.finished:
+                        if outcome.finished:
+                            return
+                        if outcome.delivered_whole():
+                            outcome.finished = True
+                        else:
                             outcome.client_gone = True
-                            nursery.cancel_scope.cancel()
+                        nursery.cancel_scope.cancel()
                         return
 
             try:
@@ -477,6 +502,9 @@ class Forwarder:
         outcome.status = upstream.status_code
         outcome.content_encoding = upstream.headers.get("content-encoding")
         sse = upstream.headers.get("content-type", "").startswith("text/event-stream")
+        length = upstream.headers.get("content-length", "")
+        if not sse and length.isdigit():
+            outcome.expected = int(length)
         guard = self._stream_guards.open() if sse and self._stream_guards is not None else None
         drop = _RESPONSE_DROP | {b"content-length"} if sse else _RESPONSE_DROP  # an early stop changes the length
         headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in drop]
@@ -504,6 +532,8 @@ class Forwarder:
                 else:
                     outcome.response_truncated = True
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                outcome.delivered += len(chunk)
+                outcome.previous, outcome.last = outcome.last, chunk
                 if stop:
                     break
         except httpx.HTTPError as exc:

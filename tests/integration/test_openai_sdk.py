@@ -160,7 +160,10 @@ def test_unreachable_upstream_is_502(proxy_factory: Any) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == 502
-    assert caught.value.body == {"message": "Upstream request failed", "type": "proxy_error"}
+    body = caught.value.body
+    assert isinstance(body, dict) and body["type"] == "proxy_error"
+    # The message names the upstream and the cause, so an operator can act on it.
+    assert body["message"].startswith("upstream 127.0.0.1 unreachable: ConnectError")
 
 
 def test_slow_upstream_is_504(proxy_factory: Any, mock_upstream: MockUpstream) -> None:
@@ -172,7 +175,9 @@ def test_slow_upstream_is_504(proxy_factory: Any, mock_upstream: MockUpstream) -
         timeout=10,
     )
     assert response.status_code == 504
-    assert response.json() == {"error": {"message": "Upstream request timed out", "type": "proxy_error"}}
+    error = response.json()["error"]
+    assert error["type"] == "proxy_error"
+    assert error["message"].startswith("upstream 127.0.0.1 timed out")
 
 
 def test_oversized_body_is_413(proxy_factory: Any, mock_upstream: MockUpstream) -> None:

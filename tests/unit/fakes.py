@@ -47,3 +47,17 @@ class RecordingTelemetry:
 
     def analysis_shed(self, exchanges: int) -> None:
         self.shed += exchanges
+
+
+class MemorySpill:
+    """The spill port in memory: what was saved is observable, and ``take`` empties it."""
+
+    def __init__(self) -> None:
+        self.saved: list[TraceSpan] = []
+
+    def save(self, spans: Sequence[TraceSpan]) -> None:
+        self.saved.extend(spans)
+
+    def take(self) -> list[TraceSpan]:
+        taken, self.saved = self.saved, []
+        return taken

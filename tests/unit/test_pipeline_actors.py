@@ -188,3 +188,77 @@ async def test_analysis_sheds_to_the_rules_when_the_queue_is_more_than_half_full
     assert len(shed) == 32 and stats.shed == telemetry.shed == 32
     assert all(s.security_findings for s in spans)  # the rules ran on the shed ones too
     assert analyzer.warmed == len(spans) - len(shed)  # the models were skipped only for the shed batch
+
+
+class RefusingRepository(InMemoryTraceRepository):
+    """Up and answering, but refuses any batch holding a span whose prompt contains the marker (as SQLite refuses
+    text it cannot encode)."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker = marker
+        self.refusals = 0
+
+    async def store_spans(self, spans: Sequence[TraceSpan]) -> None:
+        if any(self.marker in s.prompt for s in spans):
+            self.refusals += 1
+            raise ValueError("cannot encode this text")
+        await super().store_spans(spans)
+
+
+async def test_a_poison_span_is_quarantined_and_never_blocks_the_others(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    import attrs
+
+    telemetry = RecordingTelemetry()
+    repo = RefusingRepository("POISON")
+    writer = StorageWriter(
+        repo, telemetry, CircuitBreaker("storage"), capacity=1000, batch_size=10, flush_interval_s=0.05
+    )
+    send, recv = trio.open_memory_channel[TraceSpan](100)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run, recv)
+        for i in range(30):
+            await send.send(attrs.evolve(span(i), prompt="POISON" if i == 4 else "p"))
+        await trio.sleep(5)
+        assert len(repo.spans) == 30 and writer.depth == 0
+        poisoned = repo.spans[("t", "s4")]
+        assert "quarantined" in poisoned.tags and "POISON" not in poisoned.prompt
+        assert writer.quarantined == 1 and telemetry.failures["storage_quarantine"] == 1
+        refusals = repo.refusals
+        await trio.sleep(30)
+        assert repo.refusals == refusals  # not retried forever
+        assert writer.dropped == 0
+        await send.aclose()
+
+
+async def test_spans_unwritten_at_shutdown_are_spilled_and_restored(autojump_clock: trio.testing.MockClock) -> None:
+    from tests.unit.fakes import MemorySpill
+
+    telemetry = RecordingTelemetry()
+    repo = InMemoryTraceRepository()
+    repo.available = False
+    spill = MemorySpill()
+    writer = StorageWriter(
+        repo, telemetry, CircuitBreaker("storage"), capacity=1000, batch_size=10, flush_interval_s=0.05, spill=spill
+    )
+    send, recv = trio.open_memory_channel[TraceSpan](100)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run, recv)
+        for i in range(25):
+            await send.send(span(i))
+        await trio.sleep(3)
+        nursery.cancel_scope.cancel()  # the shutdown deadline, with the store still down
+    assert sorted(s.span_id for s in spill.saved) == sorted(f"s{i}" for i in range(25))
+    assert writer.spilled == 25 and writer.dropped == 0
+    repo.available = True
+    restarted = StorageWriter(
+        repo, telemetry, CircuitBreaker("storage"), capacity=1000, batch_size=10, flush_interval_s=0.05, spill=spill
+    )
+    assert restarted.restore_spilled() == 25
+    send, recv = trio.open_memory_channel[TraceSpan](100)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(restarted.run, recv)
+        await send.aclose()
+    assert len(repo.spans) == 25 and spill.saved == []
