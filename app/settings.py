@@ -6,6 +6,7 @@ original project's ``config.example.yaml`` validates.
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ from typing import Any, TypeVar
 
 import attrs
 import yaml
+
+from domain.traffic import parse_cost_caps, parse_rate_limiting
 
 
 def _section(cls: type) -> Any:
@@ -45,11 +48,13 @@ class LoggingSettings:
 
 @attrs.frozen(kw_only=True)
 class RateLimitingSettings:
+    """A token bucket per tenant (per tenant and credential with auth on), refilled continuously; 0 = unlimited."""
+
     enabled: bool = True
-    requests_per_second: int = 100
+    requests_per_second: float = 100.0
     burst_size: int = 200
-    window_seconds: int = 60
-    tenant_overrides: dict[str, dict[str, int]] = attrs.field(factory=dict)
+    window_seconds: int = 60  # accepted for compatibility: a continuously refilled bucket has no window
+    tenant_overrides: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -339,6 +344,8 @@ def _coerce(value: Any, annotation: Any, key: str, errors: list[str], warnings: 
             return str(value)
         errors.append(f"{key}: expected a string, got {value!r}")
         return None
+    if value is None and origin in (list, dict):
+        return origin()  # a section written with only commented children is empty, not an error
     if origin is list:
         if not isinstance(value, list):
             errors.append(f"{key}: expected a list, got {type(value).__name__}")
@@ -358,7 +365,9 @@ def _structure(cls: type[C], data: Mapping[str, Any], prefix: str, errors: list[
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
-            warnings.append(f"unknown key {prefix}{key} (ignored)")
+            close = difflib.get_close_matches(str(key), sorted(fields), n=1, cutoff=0.75)
+            hint = f"; did you mean {prefix}{close[0]}?" if close else ""
+            warnings.append(f"unknown key {prefix}{key} (ignored){hint}")
             continue
         coerced = _coerce(value, hints[key], prefix + key, errors, warnings)
         if coerced is not None or value is None:
@@ -390,9 +399,11 @@ def validate(config: ProxyConfig) -> list[str]:
         errors.append("listen_addr must not be empty")
     else:
         try:
-            config.listen_host_port  # noqa: B018
+            _host, port = config.listen_host_port
+            if not 1 <= port <= 65535:
+                raise ValueError
         except ValueError:
-            errors.append(f"listen_addr must be HOST:PORT, got {config.listen_addr!r}")
+            errors.append(f"listen_addr must be HOST:PORT with a port in 1-65535, got {config.listen_addr!r}")
     if not config.upstream_url.startswith(("http://", "https://")):
         errors.append(f"upstream_url must start with http:// or https://, got {config.upstream_url!r}")
     if config.storage.profile not in ("memory", "lite", "production"):
@@ -454,6 +465,15 @@ def validate(config: ProxyConfig) -> list[str]:
             errors.append("alerts.escalation.escalate_after_seconds must be greater than 0")
     if config.otel_export.enabled and not config.otel_export.endpoint.startswith(("http://", "https://")):
         errors.append("otel_export.endpoint must be an http(s) URL when otel_export.enabled is true")
+    rl = config.rate_limiting
+    errors.extend(parse_rate_limiting(rl.enabled, rl.requests_per_second, rl.burst_size, rl.tenant_overrides)[1])
+    cc = config.cost_caps
+    errors.extend(parse_cost_caps(cc.enabled, cc.default_budget_caps, cc.default_token_cap, cc.agents)[1])
+    if config.enable_tls:
+        for key in ("tls_cert_file", "tls_key_file"):
+            path = getattr(config, key)
+            if path and not Path(path).is_file():
+                errors.append(f"{key}: no such file {path!r}")
     if config.storage.profile == "production":
         for key in ("clickhouse_url", "postgres_url", "redis_url"):
             if not getattr(config.storage, key):
@@ -499,9 +519,56 @@ def load_config(
     return LoadedConfig(config=config, warnings=warnings)
 
 
+# Keys of the reference's config that this version accepts so its config files load, but that change nothing.
+# Set to anything but the default, each is named once at startup and by ``validate``.
+NO_EFFECT: Mapping[str, str] = {
+    "enable_streaming": "streams are always relayed as they arrive",
+    "enable_trace_storage": "every exchange is stored; use storage.profile memory to keep nothing on disk",
+    "trace_storage_timeout_ms": "writes are batched by the storage writer (storage.flush_interval_ms)",
+    "rate_limiting.window_seconds": "the token bucket refills continuously; there is no window",
+    "circuit_breaker.enabled": "the storage and security breakers are always on",
+    "health_check.enabled": "GET /health is always served",
+    "health_check.path": "health is served at /health",
+    "health_check.interval_seconds": "health is computed when asked",
+    "health_check.timeout_ms": "health is computed when asked",
+    "health_check.retries": "health is computed when asked",
+    "security_analysis.ml_cache_dir": "models ship inside installed packages; nothing is downloaded",
+    "security_analysis.ml_download_timeout_seconds": "models ship inside installed packages; nothing is downloaded",
+    "security_analysis.jailbreak_enabled": "jailbreak patterns are part of the injection rules and the ML ensemble",
+    "security_analysis.jailbreak_threshold": "jailbreak patterns are part of the injection rules and the ML ensemble",
+    "security_analysis.fusion_enabled": "no fusion model ships with this version",
+    "security_analysis.fusion_model_path": "no fusion model ships with this version",
+    "security_analysis.injecguard_enabled": "InjecGuard cannot be downloaded offline; the builtin ensemble is used",
+    "security_analysis.injecguard_model": "InjecGuard cannot be downloaded offline; the builtin ensemble is used",
+    "security_analysis.injecguard_threshold": "InjecGuard cannot be downloaded offline; the builtin ensemble is used",
+    "security_analysis.piguard_enabled": "PIGuard cannot be downloaded offline; the builtin ensemble is used",
+    "security_analysis.piguard_model": "PIGuard cannot be downloaded offline; the builtin ensemble is used",
+    "security_analysis.piguard_threshold": "PIGuard cannot be downloaded offline; the builtin ensemble is used",
+    "output_safety.block_on_critical": "use streaming_analysis.early_stop_on_critical to stop critical output",
+    "output_safety.hallucination_enabled": "no hallucination model ships with this version",
+    "output_safety.hallucination_model": "no hallucination model ships with this version",
+    "output_safety.hallucination_threshold": "no hallucination model ships with this version",
+    "output_safety.hallucination_min_response_length": "no hallucination model ships with this version",
+    "anomaly_detection.enabled": "anomaly detection is not built yet",
+    "anomaly_detection.window_size": "anomaly detection is not built yet",
+    "anomaly_detection.sigma_threshold": "anomaly detection is not built yet",
+}
+
+
+def _dotted(config: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        config = getattr(config, part)
+    return config
+
+
 def ineffective_settings(config: ProxyConfig) -> list[str]:
-    """Settings that are valid but do nothing in this combination (said once at startup and by ``validate``)."""
-    out = []
+    """Settings that are valid but do nothing (said once at startup and by ``validate``)."""
+    defaults = ProxyConfig()
+    out = [
+        f"{key} is accepted for compatibility and has no effect in this version ({why})"
+        for key, why in NO_EFFECT.items()
+        if _dotted(config, key) != _dotted(defaults, key)
+    ]
     if not config.security_analysis.ml_enabled:
         if config.security_analysis.ner_enabled:
             out.append("security_analysis.ner_enabled has no effect while security_analysis.ml_enabled is false")

@@ -9,6 +9,7 @@ the stores are closed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import resource
 import signal
@@ -65,6 +66,7 @@ from domain.circuit import CircuitBreaker
 from domain.findings import Severity
 from domain.pricing import PricingTable, parse_price_map
 from domain.traces import TraceSpan
+from domain.traffic import CostCapPolicy, RateLimitPolicy, parse_cost_caps, parse_rate_limiting
 from ports.alerting import AlertRepository, DedupStore
 from ports.repositories import MetadataRepository, SpanSpill, TraceRepository
 from ports.security import SecurityAnalyzer
@@ -187,14 +189,32 @@ async def open_stores(config: ProxyConfig) -> tuple[TraceRepository, MetadataRep
     return clickhouse, postgres
 
 
-def make_upstream_client(config: ProxyConfig) -> httpx.AsyncClient:
+UPSTREAM_POOL_SHARDS = 16
+
+
+def rate_limit_policy(config: ProxyConfig) -> RateLimitPolicy:
+    rl = config.rate_limiting
+    policy, _errors = parse_rate_limiting(rl.enabled, rl.requests_per_second, rl.burst_size, rl.tenant_overrides)
+    return policy  # the errors were reported by settings.validate before startup
+
+
+def cost_cap_policy(config: ProxyConfig) -> CostCapPolicy:
+    cc = config.cost_caps
+    policy, _errors = parse_cost_caps(cc.enabled, cc.default_budget_caps, cc.default_token_cap, cc.agents)
+    return policy
+
+
+def make_upstream_client(config: ProxyConfig, max_connections: int | None = None) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         connect=config.connection_timeout_ms / 1000,
         read=config.timeout_ms / 1000,  # between two reads: long streams that keep flowing are never cut
         write=config.timeout_ms / 1000,
         pool=config.connection_timeout_ms / 1000,
     )
-    limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=256, keepalive_expiry=30)
+    connections = max_connections or config.max_connections
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=min(256, connections), keepalive_expiry=30
+    )
     client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
     client.headers.clear()  # forward exactly the client's headers, no library defaults
     return client
@@ -209,6 +229,16 @@ def hypercorn_config(config: ProxyConfig) -> hypercorn.Config:
     hconfig.keep_alive_timeout = 75
     hconfig.accesslog = None
     hconfig.errorlog = logging.getLogger("hypercorn.error")
+    if config.enable_tls:
+        # HTTPS on the same listener; ALPN offers HTTP/2 and HTTP/1.1 (hypercorn's default alpn_protocols).
+        hconfig.certfile = config.tls_cert_file
+        hconfig.keyfile = config.tls_key_file
+        try:
+            hconfig.create_ssl_context()
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise StartupError(
+                f"cannot load the TLS certificate {config.tls_cert_file} / key {config.tls_key_file}: {exc}"
+            ) from exc
     return hconfig
 
 
@@ -290,6 +320,7 @@ async def _serve_proxy(
     install_signal_handlers: bool,
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
+    listener = hypercorn_config(config)  # a bad certificate fails here, before any store or model is opened
     shutdown = shutdown or trio.Event()
     raise_open_files_limit()
     telemetry = PrometheusTelemetry()
@@ -311,7 +342,16 @@ async def _serve_proxy(
     tenant_settings = TenantSettingsCache(metadata)
     counters: Any = RedisCounters(config.storage.redis_url) if config.storage.redis_url else InMemoryCounters()
     spend = SpendLedger(counters)
-    gate = ProxyGate(access, tenant_settings, spend, counters, time.time)
+    gate = ProxyGate(
+        access,
+        tenant_settings,
+        spend,
+        counters,
+        time.time,
+        rate_limits=rate_limit_policy(config),
+        cost_caps=cost_cap_policy(config),
+        on_counter_failure=lambda: telemetry.pipeline_failure("traffic_counters"),
+    )
     cb = config.circuit_breaker
     storage_breaker = CircuitBreaker(
         "storage", cb.failure_threshold, cb.recovery_timeout_ms / 1000, cb.half_open_max_calls
@@ -409,7 +449,13 @@ async def _serve_proxy(
             "at": round(time.time()),
         }
 
-    async with make_upstream_client(config) as client:
+    # The proxied traffic's connection pools: max_connections split over shards (see Forwarder).
+    shards = max(1, min(UPSTREAM_POOL_SHARDS, config.max_connections // 8))
+    per_shard = -(-config.max_connections // shards)
+    async with make_upstream_client(config) as client, contextlib.AsyncExitStack() as pools:
+        upstream_clients = [
+            await pools.enter_async_context(make_upstream_client(config, per_shard)) for _ in range(shards)
+        ]
         engine = (
             AlertEngine(alert_policy(config), dedup, alert_store, ChannelNotifier(client), telemetry)
             if config.alerts.enabled
@@ -422,7 +468,7 @@ async def _serve_proxy(
             else None
         )
         forwarder = Forwarder(
-            client=client,
+            clients=upstream_clients,
             upstream_url=config.upstream_url,
             max_request_size_bytes=config.max_request_size_bytes,
             recorder=recorder,
@@ -447,6 +493,7 @@ async def _serve_proxy(
             alert_desk=AlertDesk(alert_store),
             span_ingest=span_ingest,
             otel_ingest_enabled=config.otel_ingest.enabled,
+            costs=gate,
         )
         asgi: Any = create_asgi(api, forwarder)
 
@@ -513,7 +560,7 @@ async def _serve_proxy(
                                 partial(
                                     hypercorn.trio.serve,
                                     asgi,
-                                    hypercorn_config(config),
+                                    listener,
                                     shutdown_trigger=shutdown.wait,
                                 )
                             )

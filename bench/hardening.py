@@ -195,12 +195,17 @@ async def head_of_line(proxy_url: str) -> dict[str, Any]:
 
     await measure(baseline, 3)
     during: list[float] = []
-    big_prompt = "lorem ipsum " * 875_000  # 10.5 MB
+    # Serialised up front: the client's own json.dumps of 10 MB would stall the small requests, not the server.
+    big_prompt = json.dumps(body("lorem ipsum " * 875_000)).encode()  # 10.5 MB
 
     async def big() -> None:
         async with httpx.AsyncClient(timeout=120) as client:
-            a = await client.post(proxy_url + CHAT, json=body(big_prompt))
-            b = await client.post(proxy_url + CHAT, json=body("x"), headers={"x-mock-body-bytes": "20000000"})
+            a = await client.post(proxy_url + CHAT, content=big_prompt, headers={"content-type": "application/json"})
+            async with client.stream(
+                "POST", proxy_url + CHAT, json=body("x"), headers={"x-mock-body-bytes": "20000000"}
+            ) as b:
+                async for _ in b.aiter_raw():
+                    pass
             assert a.status_code == b.status_code == 200
         await trio.sleep(2)  # capture and analysis of the large exchanges happen after they are answered
         stop.set()
@@ -223,30 +228,47 @@ async def head_of_line(proxy_url: str) -> dict[str, Any]:
 
 
 async def streams(url: str, count: int) -> dict[str, Any]:
+    """``count`` streams at once over raw sockets: a light client, so the figures are the server's, not httpx's."""
     ttft: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=count + 100, max_keepalive_connections=count + 100)
+    parsed = httpx.URL(url)
+    cpu_before = time.process_time()
     started_all = time.perf_counter()
-    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
 
-        async def one(i: int) -> None:
-            started = time.perf_counter()
-            try:
-                async with client.stream("POST", url + CHAT, json=body(f"stream {i}", stream=True)) as response:
-                    first = None
-                    async for chunk in response.aiter_bytes():
-                        if first is None and b'"content"' in chunk:
+    async def one(i: int) -> None:
+        payload = json.dumps(body(f"stream {i}", stream=True)).encode()
+        head = (
+            f"POST {CHAT} HTTP/1.1\r\nHost: {parsed.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        started = time.perf_counter()
+        first = None
+        received = b""
+        try:
+            with trio.fail_after(120):
+                stream = await trio.open_tcp_stream(parsed.host, parsed.port or 80)
+                async with stream:
+                    await stream.send_all(head + payload)
+                    while True:
+                        data = await stream.receive_some(65536)
+                        if not data:
+                            break
+                        if first is None and b'"content"' in data:
                             first = (time.perf_counter() - started) * 1000
-                    if response.status_code != 200:
-                        errors.append(str(response.status_code))
-                    elif first is not None:
-                        ttft.append(first)
-            except Exception as exc:  # noqa: BLE001 - counted
-                errors.append(type(exc).__name__)
+                        received = (received + data)[-64:] if first is not None else received + data
+                        if b"[DONE]" in received:
+                            break
+        except Exception as exc:  # noqa: BLE001 - counted
+            errors.append(type(exc).__name__)
+            return
+        if first is None or b"[DONE]" not in received:
+            errors.append("incomplete stream")
+        else:
+            ttft.append(first)
 
-        async with trio.open_nursery() as nursery:
-            for i in range(count):
-                nursery.start_soon(one, i)
+    async with trio.open_nursery() as nursery:
+        for i in range(count):
+            nursery.start_soon(one, i)
     return {
         "streams": count,
         "errors": len(errors),
@@ -254,6 +276,7 @@ async def streams(url: str, count: int) -> dict[str, Any]:
         "ttft_p50_ms": round(statistics.median(ttft), 1) if ttft else None,
         "ttft_p99_ms": round(sorted(ttft)[int(0.99 * (len(ttft) - 1))], 1) if ttft else None,
         "wall_s": round(time.perf_counter() - started_all, 2),
+        "client_cpu_s": round(time.process_time() - cpu_before, 2),
     }
 
 
@@ -355,7 +378,15 @@ def main(argv: list[str] | None = None) -> int:
             results["hostile_text_and_upstreams"] = probe_text(proxy)
             results["credentials"] = probe_credentials(tmp, mock.url, mock)
             results["gzip_bomb"] = gzip_bomb(proxy)
-            results["head_of_line"] = trio.run(head_of_line, proxy.url)
+            # The mock itself stalls while it parses 10 MB and writes 20 MB: the same probe direct is the baseline.
+            direct, proxied = trio.run(head_of_line, mock.url), trio.run(head_of_line, proxy.url)
+            results["head_of_line"] = {
+                "direct": direct,
+                "proxy": proxied,
+                "worst_small_request_added_by_proxy_ms": round(
+                    proxied["small_requests_during_max_ms"] - direct["small_requests_during_max_ms"], 2
+                ),
+            }
             results["concurrent_streams"] = {
                 "direct": trio.run(streams, mock.url, args.streams),
                 "proxy": trio.run(streams, proxy.url, args.streams),

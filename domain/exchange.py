@@ -674,3 +674,21 @@ def estimate_tokens(text: str) -> int:
 def flatten_messages(messages: Iterable[Any], system: Any = None) -> tuple[str, str]:
     """(prompt text with "role: " prefixes, analysis text without them) for a list of chat messages."""
     return _flatten_messages(messages, system)
+
+
+def requested_tokens(path: str, body: bytes) -> tuple[int, int | None]:
+    """(estimated prompt tokens, the completion tokens the request asks for at most, if it says) for token caps."""
+    summary = summarize_request(path, body)
+    requested: int | None = None
+    try:
+        parsed = parse_json(body) if body else None
+    except ValueError:
+        parsed = None
+    data = parsed.value if parsed is not None else None
+    if isinstance(data, Mapping):
+        for key in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+            value = data.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                requested = value
+                break
+    return estimate_tokens(summary.analysis_text), requested

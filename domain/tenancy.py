@@ -17,6 +17,9 @@ from typing import Any
 
 import attrs
 
+from domain.findings import SecurityFinding
+from domain.traffic import TokenCap
+
 SECRET_PREFIX = "llmt_"
 
 
@@ -208,3 +211,15 @@ class Rejection:
     status: int
     body: Mapping[str, Any]
     headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+@attrs.frozen
+class Admission:
+    """The gate's answer for one proxied request: the tenant, or why it is refused; headers for the response
+    (rate-limit figures), findings to attach to its trace (budget warnings), the token cap checked on its body."""
+
+    tenant_id: str
+    rejection: Rejection | None = None
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    findings: tuple[SecurityFinding, ...] = ()
+    token_cap: TokenCap | None = None

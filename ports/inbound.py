@@ -10,7 +10,17 @@ from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
 from domain.queries import AuditQuery, Page
 from domain.security.enforcement import EnforcementDecision
-from domain.tenancy import ApiKey, AuditEvent, Caller, CreatedKey, CreatedTenant, Rejection, Tenant, TenantSettings
+from domain.tenancy import (
+    Admission,
+    ApiKey,
+    AuditEvent,
+    Caller,
+    CreatedKey,
+    CreatedTenant,
+    Rejection,
+    Tenant,
+    TenantSettings,
+)
 from domain.traces import AgentAction, TraceSpan
 
 
@@ -62,11 +72,19 @@ class Authenticator(Protocol):
 class ProxyAdmission(Protocol):
     enabled: bool
 
-    async def admit(self, headers: Mapping[bytes, bytes]) -> tuple[str, Rejection | None]:
-        """The tenant of a proxied request, or why it is refused (401, 429) before anything is forwarded."""
+    async def admit(self, headers: Mapping[bytes, bytes]) -> Admission:
+        """The tenant of a proxied request, or why it is refused (401, 429, 503) before anything is forwarded."""
+
+    def check_tokens(self, admission: Admission, path: str, body: bytes) -> Rejection | None:
+        """The admission's token cap against the request body (429 when exceeded)."""
 
     def is_proxy_credential(self, authorization: bytes) -> bool:
         """Whether an ``Authorization`` value is an LLMTrace credential (never forwarded to the provider)."""
+
+
+class CostReporter(Protocol):
+    async def current_costs(self, tenant_id: str, agent_id: str | None) -> dict[str, Any] | None:
+        """Spend and limits per budget window of (tenant, agent); None when cost caps are off."""
 
 
 class Administration(Protocol):

@@ -125,6 +125,9 @@ def start_proxy(
         # The ML ensemble is on by default for users; tests that are about the ML path turn it on explicitly,
         # the others run the (deterministic, fast-starting) rules.
         "security_analysis": {"ml_enabled": False},
+        # Rate limiting is on by default for users (100 rps, burst 200 per tenant); tests and benchmarks that send
+        # more than that turn it off here, and the tests about limits turn it on with their own figures.
+        "rate_limiting": {"enabled": False},
     }
     for key, value in (config or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

@@ -27,7 +27,7 @@ from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, Page, T
 from domain.tenancy import ApiKey, AuditEvent, Caller, Tenant, settings_to_json
 from domain.traces import ActionType, AgentAction, truncate_utf8
 from ports.health import HealthReporter
-from ports.inbound import ActionReporter, Administration, AlertDeskPort, Authenticator, SpanIngestPort
+from ports.inbound import ActionReporter, Administration, AlertDeskPort, Authenticator, CostReporter, SpanIngestPort
 from ports.repositories import StorageUnavailable, TraceRepository
 
 
@@ -103,6 +103,7 @@ def create_api(
     alert_desk: AlertDeskPort | None = None,
     span_ingest: SpanIngestPort | None = None,
     otel_ingest_enabled: bool = False,
+    costs: CostReporter | None = None,
 ) -> QuartTrio:
     app = QuartTrio("llmtrace")
     app.config["MAX_CONTENT_LENGTH"] = max_request_size_bytes
@@ -281,6 +282,14 @@ def create_api(
     @app.get("/api/v1/stats")
     async def stats() -> Response:
         return jsonify(stats_to_json(await traces.stats(tenant())))
+
+    @app.get("/api/v1/costs/current")
+    async def current_costs() -> Response:
+        agent = request.args.get("agent_id") or None
+        snapshot = await costs.current_costs(tenant(), agent) if costs is not None else None
+        if snapshot is None:
+            return api_error(404, "Cost caps are not enabled")
+        return jsonify(snapshot)
 
     @app.get("/api/v1/stats/global")
     async def global_stats() -> Response:

@@ -21,12 +21,13 @@ breaks mid-body (the client's connection is then aborted, never ended as if comp
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 import attrs
@@ -36,6 +37,7 @@ import trio
 from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
 from domain.providers import detect_provider
+from domain.tenancy import Rejection
 from ports.inbound import (
     ExchangeRecorder,
     OutputStreamGuards,
@@ -97,6 +99,13 @@ async def send_json_error(send: Send, status: int, message: str, kind: str = "pr
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_rejection(send: Send, rejection: Rejection) -> None:
+    payload = json.dumps(dict(rejection.body)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": rejection.status, "headers": [*headers, *rejection.headers]})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class RequestTooLarge(Exception):
@@ -206,7 +215,7 @@ class Forwarder:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        clients: Sequence[httpx.AsyncClient],
         upstream_url: str,
         max_request_size_bytes: int,
         recorder: ExchangeRecorder,
@@ -220,7 +229,11 @@ class Forwarder:
     ) -> None:
         self._enforcer = enforcer if enforcer is not None and enforcer.active else None
         self._stream_guards = stream_guards
-        self._client = client
+        # Requests go round-robin over several connection pools: httpcore scans every connection of a pool on each
+        # request and each release (one readability syscall per idle connection), so one pool of 1,000 connections
+        # costs O(1,000) per request; shards keep that scan short.
+        self._clients = tuple(clients)
+        self._turn = itertools.count()
         self._target = UpstreamTarget(upstream_url)
         self._limit = max_request_size_bytes
         self._capture_limit = capture_max_body_bytes
@@ -302,21 +315,10 @@ class Forwarder:
             if name not in _REQUEST_DROP:
                 forward_headers.append((name, value))
         forward_headers.append((b"accept-encoding", b"identity"))
-        tenant_id, rejection = await self._gate.admit(headers_in)
-        if rejection is not None:
-            payload = json.dumps(dict(rejection.body)).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": rejection.status,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                        *rejection.headers,
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": payload})
+        admission = await self._gate.admit(headers_in)
+        tenant_id = admission.tenant_id
+        if admission.rejection is not None:
+            await send_rejection(send, admission.rejection)
             return
         if self._gate.enabled:
             authorization = headers_in.get(b"authorization")
@@ -339,6 +341,14 @@ class Forwarder:
             return
         except ClientDisconnected:
             return
+        if admission.token_cap is not None:
+            if len(body) > 65_536:
+                refused = await trio.to_thread.run_sync(self._gate.check_tokens, admission, path, body)
+            else:
+                refused = self._gate.check_tokens(admission, path, body)
+            if refused is not None:
+                await send_rejection(send, refused)
+                return
         tags: dict[str, str] = {}
         content: bytes | AsyncIterator[bytes] = body
         if not complete:
@@ -352,7 +362,7 @@ class Forwarder:
         provider = detect_provider(
             provider_header.decode("latin-1") if provider_header else None, self._target.text, path
         )
-        inline: list[SecurityFinding] = []
+        inline: list[SecurityFinding] = list(admission.findings)
         outcome = _Outcome()
 
         def record() -> None:
@@ -381,7 +391,7 @@ class Forwarder:
                 )
             )
 
-        flag_headers: list[tuple[bytes, bytes]] = []
+        flag_headers: list[tuple[bytes, bytes]] = list(admission.headers)
         if self._enforcer is not None:
             decision = await self._enforcer.check(path, body)
             inline.extend(decision.findings)
@@ -405,13 +415,14 @@ class Forwarder:
                 return
             if decision.action == "flag":
                 tags["enforcement"] = "flagged"
-                flag_headers = [
+                flag_headers += [
                     (b"x-llmtrace-flagged", b"true"),
                     (b"x-llmtrace-findings", decision.header_value().encode()),
                 ]
-        request = self._client.build_request(method, url, headers=forward_headers, content=content)
+        client = self._clients[next(self._turn) % len(self._clients)]
+        request = client.build_request(method, url, headers=forward_headers, content=content)
         try:
-            await self._exchange(request, complete, receive, send, started, flag_headers, outcome, inline, tags)
+            await self._exchange(client, request, complete, receive, send, started, flag_headers, outcome, inline, tags)
         finally:
             if outcome.client_gone:
                 outcome.status = CLIENT_CLOSED_REQUEST
@@ -422,6 +433,7 @@ class Forwarder:
 
     async def _exchange(
         self,
+        client: httpx.AsyncClient,
         request: httpx.Request,
         body_complete: bool,
         receive: Receive,
@@ -451,7 +463,7 @@ class Forwarder:
                 if body_complete:
                     nursery.start_soon(watch_disconnect)
                 try:
-                    upstream = await self._client.send(request, stream=True)
+                    upstream = await client.send(request, stream=True)
                 except RequestTooLarge:
                     outcome.status, outcome.error, outcome.finished = 413, "request body too large", True
                     await send_json_error(send, 413, f"Request body exceeds max_request_size_bytes ({self._limit} B)")

@@ -39,6 +39,9 @@ OPERATIONS: dict[tuple[str, str], tuple[Role, bool, str, list[dict[str, Any]], i
     ("GET", "/api/v1/spans/<span_id>"): (V, False, "One span", [], 200),
     ("GET", "/api/v1/stats"): (V, False, "Storage statistics of the caller's tenant", [], 200),
     ("GET", "/api/v1/stats/global"): (A, True, "Storage statistics across all tenants", [], 200),
+    ("GET", "/api/v1/costs/current"): (
+        V, False, "Spend and limits per budget window (cost caps)", _q("agent_id"), 200,
+    ),
     ("GET", "/api/v1/security/findings"): (
         V, False, "Spans with security findings", [*TIME, *_q("severity", "finding_type", "model"), *PAGE], 200,
     ),

@@ -1,52 +1,67 @@
-"""Shared counters: in memory (one process) or in Redis (atomic across replicas: a Lua sliding window, INCRBYFLOAT)."""
+"""Shared counters: in memory (one process) or in Redis (atomic across replicas: a Lua token bucket on Redis's
+clock, INCRBYFLOAT for spend)."""
 
 from __future__ import annotations
 
-import collections
-import uuid
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import redis
 import trio
 
+from domain.traffic import BucketLimit, BucketVerdict, bucket_verdict, take_token
 from ports.repositories import StorageUnavailable
 
 T = TypeVar("T")
 
 
 class InMemoryCounters:
-    def __init__(self) -> None:
-        self.windows: dict[str, collections.deque[float]] = {}
-        self.totals: dict[str, float] = {}
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self.totals_by_key: dict[str, float] = {}
+        self._clock = clock
 
-    async def hit(self, key: str, now_s: float, window_s: float, limit: int) -> tuple[bool, int]:
-        window = self.windows.setdefault(key, collections.deque())
-        while window and window[0] <= now_s - window_s:
-            window.popleft()
-        if len(window) >= limit:
-            return False, max(1, int(window[0] + window_s - now_s) + 1)
-        window.append(now_s)
-        return True, 0
+    async def take(self, key: str, limit: BucketLimit) -> BucketVerdict:
+        now = self._clock()
+        tokens, last = self.buckets.get(key, (float(limit.burst), now))
+        tokens, verdict = take_token(tokens, last, now, limit)
+        self.buckets[key] = (tokens, now)
+        return verdict
 
     async def add(self, key: str, amount: float, ttl_s: int) -> None:
-        self.totals[key] = self.totals.get(key, 0.0) + amount
+        self.totals_by_key[key] = self.totals_by_key.get(key, 0.0) + amount
+
+    async def add_many(self, amounts: Sequence[tuple[str, float, int]]) -> None:
+        for key, amount, _ in amounts:
+            self.totals_by_key[key] = self.totals_by_key.get(key, 0.0) + amount
 
     async def total(self, key: str) -> float:
-        return self.totals.get(key, 0.0)
+        return self.totals_by_key.get(key, 0.0)
+
+    async def totals(self, keys: Sequence[str]) -> list[float]:
+        return [self.totals_by_key.get(key, 0.0) for key in keys]
 
 
-# KEYS[1] window key; ARGV: now (s), window (s), limit, member. One atomic step per request, whichever replica.
-SLIDING_WINDOW = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-local count = redis.call('ZCARD', KEYS[1])
-if count >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, math.ceil(oldest[2] + ARGV[2] - ARGV[1])}
+# KEYS[1] bucket; ARGV: rate per second, burst. The same arithmetic as domain.traffic.take_token, on Redis's clock,
+# in one atomic step whichever replica asks. Returns {allowed, tokens left (as a string: Lua numbers are doubles)}.
+TOKEN_BUCKET = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local last = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('EXPIRE', KEYS[1], math.ceil(ARGV[2]) + 1)
-return {1, 0}
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, tostring(tokens)}
 """
 
 
@@ -54,7 +69,7 @@ class RedisCounters:
     def __init__(self, url: str, prefix: str = "llmtrace:") -> None:
         self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._prefix = prefix
-        self._window = self._client.register_script(SLIDING_WINDOW)
+        self._bucket = self._client.register_script(TOKEN_BUCKET)
         self._limiter = trio.CapacityLimiter(8)
 
     async def _run(self, fn: Callable[[], T]) -> T:
@@ -66,15 +81,12 @@ class RedisCounters:
 
         return await trio.to_thread.run_sync(work, limiter=self._limiter)
 
-    async def hit(self, key: str, now_s: float, window_s: float, limit: int) -> tuple[bool, int]:
+    async def take(self, key: str, limit: BucketLimit) -> BucketVerdict:
         name = self._prefix + key
-        member = uuid.uuid4().hex
 
-        def call() -> tuple[bool, int]:
-            # Redis's clock, not this replica's: every replica counts on the same timeline.
-            seconds, micros = self._client.time()
-            allowed, retry = self._window(keys=[name], args=[seconds + micros / 1e6, window_s, limit, member])
-            return bool(allowed), max(int(retry), 1 if not allowed else 0)
+        def call() -> BucketVerdict:
+            allowed, tokens = self._bucket(keys=[name], args=[limit.rate_per_s, limit.burst])
+            return bucket_verdict(bool(allowed), float(tokens), limit)
 
         return await self._run(call)
 
@@ -89,9 +101,25 @@ class RedisCounters:
 
         await self._run(call)
 
+    async def add_many(self, amounts: Sequence[tuple[str, float, int]]) -> None:
+        def call() -> None:
+            pipe = self._client.pipeline()  # MULTI/EXEC: all or none
+            for key, amount, ttl_s in amounts:
+                pipe.incrbyfloat(self._prefix + key, amount)
+                pipe.expire(self._prefix + key, ttl_s)
+            pipe.execute()
+
+        await self._run(call)
+
     async def total(self, key: str) -> float:
         value = await self._run(lambda: self._client.get(self._prefix + key))
         return float(value) if value else 0.0
+
+    async def totals(self, keys: Sequence[str]) -> list[float]:
+        if not keys:
+            return []
+        values = await self._run(lambda: self._client.mget([self._prefix + key for key in keys]))
+        return [float(v) if v else 0.0 for v in values]
 
     async def health_check(self) -> None:
         await self._run(self._client.ping)

@@ -68,7 +68,7 @@ async def run_capture(
                 telemetry.exchange_captured(span)
                 if spend is not None and span.estimated_cost_usd:
                     try:
-                        await spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time)
+                        await spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time, span.agent_id)
                     except Exception:  # noqa: BLE001 - spend tracking fails open, counted
                         telemetry.pipeline_failure("spend_ledger")
                 await spans.send(CapturedSpan(span, capture.analysis_text, exchange.inline_findings))

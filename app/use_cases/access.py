@@ -9,21 +9,38 @@ or an API key) so the client's own ``Authorization`` header still reaches the pr
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import trio
 
 from domain.capture import DEFAULT_TENANT_ID
 from domain.errors import AuthError
+from domain.exchange import requested_tokens
+from domain.findings import SecurityFinding, Severity
 from domain.tenancy import (
     SECRET_PREFIX,
+    Admission,
     Caller,
     Rejection,
     Role,
     TenantSettings,
     hash_secret,
     same_secret,
+)
+from domain.traffic import (
+    DEFAULT_AGENT,
+    BudgetCap,
+    CostCapPolicy,
+    RateLimitPolicy,
+    WindowSpend,
+    judge_budgets,
+    spend_entries,
+    spend_key,
+    token_cap_violation,
+    window_bounds,
 )
 from ports.counters import SharedCounters
 from ports.repositories import MetadataRepository, StorageUnavailable
@@ -182,15 +199,21 @@ class SpendLedger:
     def _key(tenant_id: str, at: dt.datetime) -> str:
         return f"spend:{tenant_id}:{at.strftime('%Y-%m')}"
 
-    async def add(self, tenant_id: str, cost_usd: float, at: dt.datetime) -> None:
-        await self._counters.add(self._key(tenant_id, at), cost_usd, ttl_s=40 * 86400)
+    async def add(self, tenant_id: str, cost_usd: float, at: dt.datetime, agent_id: str | None = None) -> None:
+        """The tenant's month, and every budget window of (tenant, agent), in one atomic step."""
+        entries = [(self._key(tenant_id, at), cost_usd, 40 * 86400), *spend_entries(tenant_id, agent_id, cost_usd, at)]
+        await self._counters.add_many(entries)
 
     async def month_to_date(self, tenant_id: str, at: dt.datetime) -> float:
         return await self._counters.total(self._key(tenant_id, at))
 
 
 class ProxyGate:
-    """Admission of one proxied request: authentication, the tenant's rate limit and monthly budget."""
+    """Admission of one proxied request: authentication, the rate limit, budgets and token caps.
+
+    Rate limits are token buckets per tenant (per tenant and credential when auth is on); budgets are spend per
+    (tenant, agent) in calendar windows; both live in the shared counters (Redis when configured), so replicas
+    agree. A counter store that is down fails open (traffic flows, limits pause) and is counted."""
 
     def __init__(
         self,
@@ -199,69 +222,189 @@ class ProxyGate:
         spend: SpendLedger,
         counters: SharedCounters,
         clock: Callable[[], float],
+        rate_limits: RateLimitPolicy | None = None,
+        cost_caps: CostCapPolicy | None = None,
+        on_counter_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self._access = access
         self._settings = settings
         self._spend = spend
         self._counters = counters
         self._clock = clock
+        self._rate_limits = rate_limits or RateLimitPolicy(enabled=False)
+        self._cost_caps = cost_caps or CostCapPolicy()
+        self._counter_failed = on_counter_failure
         self.enabled = access.enabled
 
     def is_proxy_credential(self, authorization: bytes) -> bool:
         return self._access.is_own_credential(authorization.decode("latin-1"))
 
-    async def admit(self, headers: Headers) -> tuple[str, Rejection | None]:
+    async def admit(self, headers: Headers) -> Admission:
         try:
             caller = await self._access.for_proxy(headers)
         except AuthError as exc:
-            return "", Rejection(401, {"error": {"message": str(exc), "type": "auth_error"}})
+            return Admission("", Rejection(401, {"error": {"message": str(exc), "type": "auth_error"}}))
         except StorageUnavailable:
             # Credentials cannot be checked: refuse (auth fails closed), clearly and retryably, never with a 500.
-            return "", Rejection(
-                503,
-                {"error": {"message": "the credential store is unavailable; retry shortly", "type": "auth_error"}},
-                ((b"retry-after", b"5"),),
+            return Admission(
+                "",
+                Rejection(
+                    503,
+                    {"error": {"message": "the credential store is unavailable; retry shortly", "type": "auth_error"}},
+                    ((b"retry-after", b"5"),),
+                ),
             )
-        settings = await self._settings.get(caller.tenant_id)
-        if settings.rate_limit_rpm:
+        tenant_id = caller.tenant_id
+        settings = await self._settings.get(tenant_id)
+        response_headers: tuple[tuple[bytes, bytes], ...] = ()
+        limit = self._rate_limits.limit_for(tenant_id, settings.rate_limit_rpm)
+        if limit is not None:
+            bucket = f"ratelimit:{tenant_id}" if not self.enabled else f"ratelimit:{tenant_id}:{caller.actor}"
             try:
-                allowed, retry_after = await self._counters.hit(
-                    f"ratelimit:{caller.tenant_id}", self._clock(), 60.0, settings.rate_limit_rpm
-                )
+                verdict = await self._counters.take(bucket, limit)
             except Exception:  # noqa: BLE001 - a dead counter store fails open: traffic flows, limits pause
-                allowed, retry_after = True, 0
-            if not allowed:
-                return caller.tenant_id, Rejection(
-                    429,
-                    {
-                        "error": {
-                            "message": f"Rate limit exceeded for tenant {caller.tenant_id}",
-                            "type": "rate_limit_exceeded",
-                            "tenant_id": caller.tenant_id,
-                            "limit_requests_per_minute": settings.rate_limit_rpm,
-                            "retry_after_secs": retry_after,
-                        }
-                    },
-                    (
-                        (b"retry-after", str(retry_after).encode()),
-                        (b"x-ratelimit-limit", str(settings.rate_limit_rpm).encode()),
-                        (b"x-ratelimit-remaining", b"0"),
-                    ),
+                self._counter_failed()
+                verdict = None
+            if verdict is not None:
+                response_headers = (
+                    (b"x-ratelimit-limit", str(limit.burst).encode()),
+                    (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
+                    (b"x-ratelimit-reset", str(verdict.reset_s).encode()),
                 )
+                if not verdict.allowed:
+                    body: dict[str, Any] = {
+                        "message": f"Rate limit exceeded for tenant {tenant_id}",
+                        "type": "rate_limit_exceeded",
+                        "tenant_id": tenant_id,
+                        "limit_requests_per_second": limit.rate_per_s,
+                        "burst_size": limit.burst,
+                        "retry_after_secs": verdict.retry_after_s,
+                    }
+                    if settings.rate_limit_rpm:
+                        body["limit_requests_per_minute"] = settings.rate_limit_rpm
+                    return Admission(
+                        tenant_id,
+                        Rejection(
+                            429,
+                            {"error": body},
+                            ((b"retry-after", str(verdict.retry_after_s).encode()), *response_headers),
+                        ),
+                    )
         if settings.monthly_budget_usd is not None:
             try:
-                spent = await self._spend.month_to_date(caller.tenant_id, dt.datetime.now(dt.UTC))
+                spent = await self._spend.month_to_date(tenant_id, dt.datetime.now(dt.UTC))
             except Exception:  # noqa: BLE001 - fail open
+                self._counter_failed()
                 spent = 0.0
             if spent >= settings.monthly_budget_usd:
-                return caller.tenant_id, Rejection(
-                    429,
-                    {
-                        "error": {
-                            "message": f"monthly budget exceeded: ${spent:.4f} / ${settings.monthly_budget_usd:.2f}",
-                            "type": "cost_cap_exceeded",
-                            "retry_after_secs": 0,
-                        }
-                    },
+                _, end = window_bounds("monthly", dt.datetime.now(dt.UTC))
+                retry = _seconds_until(end)
+                return Admission(
+                    tenant_id,
+                    Rejection(
+                        429,
+                        {
+                            "error": {
+                                "message": f"monthly budget exceeded: ${spent:.4f} / "
+                                f"${settings.monthly_budget_usd:.2f}",
+                                "type": "cost_cap_exceeded",
+                                "retry_after_secs": retry,
+                            }
+                        },
+                        ((b"retry-after", str(retry).encode()),),
+                    ),
                 )
-        return caller.tenant_id, None
+        if not self._cost_caps.enabled:
+            return Admission(tenant_id, None, response_headers)
+        agent_id = _header(headers, b"x-llmtrace-agent-id") or None
+        caps = self._cost_caps.caps_for(agent_id)
+        findings: tuple[SecurityFinding, ...] = ()
+        if caps.budgets:
+            try:
+                spends = await self.window_spends(tenant_id, agent_id, caps.budgets)
+            except Exception:  # noqa: BLE001 - fail open
+                self._counter_failed()
+                spends = []
+            judgement = judge_budgets(spends)
+            if judgement.exceeded is not None:
+                over = judgement.exceeded
+                return Admission(
+                    tenant_id,
+                    Rejection(
+                        429,
+                        {
+                            "error": {
+                                "message": f"{over.window} budget exceeded: ${over.current_spend_usd:.4f} / "
+                                f"${over.hard_limit_usd:.2f}",
+                                "type": "cost_cap_exceeded",
+                                "window": over.window,
+                                "retry_after_secs": over.resets_in_secs,
+                            }
+                        },
+                        ((b"retry-after", str(over.resets_in_secs).encode()), *response_headers),
+                    ),
+                )
+            findings = tuple(cost_warning(message, tenant_id, agent_id) for message in judgement.warnings)
+        return Admission(tenant_id, None, response_headers, findings, caps.tokens)
+
+    def check_tokens(self, admission: Admission, path: str, body: bytes) -> Rejection | None:
+        """Token caps, once the body is read: the estimated prompt and the completion the request asks for."""
+        if admission.token_cap is None:
+            return None
+        prompt_tokens, completion_tokens = requested_tokens(path, body)
+        violation = token_cap_violation(admission.token_cap, prompt_tokens, completion_tokens)
+        if violation is None:
+            return None
+        return Rejection(
+            429,
+            {
+                "error": {
+                    "message": f"token cap exceeded: {violation}",
+                    "type": "cost_cap_exceeded",
+                    "retry_after_secs": 0,
+                }
+            },
+        )
+
+    async def window_spends(
+        self, tenant_id: str, agent_id: str | None, budgets: tuple[BudgetCap, ...]
+    ) -> list[WindowSpend]:
+        now = dt.datetime.now(dt.UTC)
+        bounds = [window_bounds(cap.window, now) for cap in budgets]
+        totals = await self._counters.totals(
+            [spend_key(tenant_id, agent_id, cap.window, start) for cap, (start, _) in zip(budgets, bounds, strict=True)]
+        )
+        return [
+            WindowSpend(cap.window, spent, cap.hard_limit_usd, cap.soft_limit_usd, _seconds_until(end))
+            for cap, (_, end), spent in zip(budgets, bounds, totals, strict=True)
+        ]
+
+    async def current_costs(self, tenant_id: str, agent_id: str | None) -> dict[str, Any] | None:
+        """``GET /api/v1/costs/current``: None when cost caps are off."""
+        if not self._cost_caps.enabled:
+            return None
+        caps = self._cost_caps.caps_for(agent_id)
+        spends = await self.window_spends(tenant_id, agent_id, caps.budgets)
+        return {
+            "tenant_id": tenant_id,
+            "agent_id": agent_id or DEFAULT_AGENT,
+            "windows": [s.to_json() for s in spends],
+        }
+
+
+def _seconds_until(end: dt.datetime) -> int:
+    return max(1, math.ceil((end - dt.datetime.now(dt.UTC)).total_seconds()))
+
+
+def cost_warning(message: str, tenant_id: str, agent_id: str | None) -> SecurityFinding:
+    return SecurityFinding(
+        id=str(uuid.uuid4()),
+        severity=Severity.MEDIUM,
+        finding_type="cost_cap_warning",
+        description=message,
+        confidence=0.9,
+        location=f"tenant:{tenant_id}" + (f" agent:{agent_id}" if agent_id else ""),
+        detected_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        metadata={"agent_id": agent_id or DEFAULT_AGENT},
+        requires_alert=True,
+    )

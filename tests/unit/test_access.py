@@ -19,7 +19,7 @@ def gate(enabled: bool, metadata: InMemoryMetadataRepository) -> ProxyGate:
 async def test_dead_credential_store_is_a_503_not_a_crash() -> None:
     metadata = InMemoryMetadataRepository()
     metadata.available = False
-    _tenant, rejection = await gate(True, metadata).admit({b"x-llmtrace-token": b"llmt_" + b"0" * 64})
+    rejection = (await gate(True, metadata).admit({b"x-llmtrace-token": b"llmt_" + b"0" * 64})).rejection
     assert rejection is not None and rejection.status == 503
     assert dict(rejection.headers)[b"retry-after"] == b"5"
 
@@ -27,5 +27,5 @@ async def test_dead_credential_store_is_a_503_not_a_crash() -> None:
 async def test_dead_store_with_auth_off_fails_open() -> None:
     metadata = InMemoryMetadataRepository()
     metadata.available = False
-    tenant, rejection = await gate(False, metadata).admit({})
-    assert rejection is None and tenant == DEFAULT_TENANT_ID
+    admission = await gate(False, metadata).admit({})
+    assert admission.rejection is None and admission.tenant_id == DEFAULT_TENANT_ID
