@@ -1,6 +1,8 @@
 """Composition root and supervisor: builds the adapters, starts the actors downstream-first, then HTTP.
 
-Startup: open stores -> storage writer -> capture actor -> HTTP listener (ready latch set once bound).
+Startup: listener config (TLS checked) -> open stores -> storage writer -> analysis -> capture actor -> HTTP listener;
+ML models load in a worker thread meanwhile (with ``ml_preload`` /health says ``starting`` and analysis waits for
+them; the proxy forwards from the moment it is bound).
 Shutdown (SIGTERM/SIGINT or the ``shutdown`` event): hypercorn stops accepting and lets in-flight requests and
 streams finish within ``shutdown.timeout_seconds``; then the capture channel is closed, EndOfChannel cascades
 down the actor graph, and the actors get the rest of the same budget to drain before they are cancelled; finally
@@ -254,10 +256,14 @@ async def _analysis_then_close_alerts(
     telemetry: PrometheusTelemetry,
     tenant_settings: TenantSettingsCache,
     stats: AnalysisStats,
+    models_ready: trio.Event,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """The analysis actor feeds the alert engine and the exporter; when analysis ends, their intakes close too."""
+    """The analysis actor feeds the alert engine and the exporter; when analysis ends, their intakes close too.
+
+    While preloaded models load, captured spans wait in the bounded channel, so the first exchanges are analysed by
+    the ensemble as well; the proxy already forwards traffic meanwhile."""
 
     def sink(span: TraceSpan) -> None:
         if engine is not None:
@@ -265,7 +271,9 @@ async def _analysis_then_close_alerts(
         if exporter is not None and (export_all or span.security_findings):
             exporter.offer(span)
 
+    task_status.started()
     try:
+        await models_ready.wait()
         await run_analysis(
             captured,
             spans,
@@ -276,7 +284,6 @@ async def _analysis_then_close_alerts(
             tenant_settings=tenant_settings,
             alert_sink=sink,
             stats=stats,
-            task_status=task_status,
         )
     finally:
         if engine is not None:
@@ -497,22 +504,32 @@ async def _serve_proxy(
         )
         asgi: Any = create_asgi(api, forwarder)
 
+        preload = config.security_analysis.ml_enabled and config.security_analysis.ml_preload
+        models_ready = trio.Event()  # post-hoc analysis waits for preloaded models
+        health.loading_models = preload
+
         async def load_models() -> None:
             health.ml = {"status": "loading"}
-            ensemble, status = await trio.to_thread.run_sync(load_ensemble, config, regex)
-            health.ml = status
-            if ensemble is not None:
-                analyzer.current = ensemble
-                telemetry.detector_name = "ensemble"
+            try:
+                ensemble, status = await trio.to_thread.run_sync(load_ensemble, config, regex, abandon_on_cancel=True)
+                health.ml = status
+                if ensemble is not None:
+                    analyzer.current = ensemble
+                    telemetry.detector_name = "ensemble"
+            finally:
+                health.loading_models = False
+                models_ready.set()
 
-        if config.security_analysis.ml_enabled and config.security_analysis.ml_preload:
-            await load_models()  # before the listener opens: the first request is analysed by the ensemble
+        if not preload:
+            models_ready.set()
         try:
             async with trio.open_nursery() as root:
                 if install_signal_handlers:
                     root.start_soon(_watch_signals, shutdown, pricing, config)
-                if config.security_analysis.ml_enabled and not config.security_analysis.ml_preload:
-                    root.start_soon(load_models)  # regex-only until the models are ready
+                if config.security_analysis.ml_enabled:
+                    # After the listener binds (a port in use fails at once); with ml_preload, /health says
+                    # starting and analysis waits until the models are in; without it, rules analyse meanwhile.
+                    root.start_soon(load_models)
                 async with trio.open_nursery() as pipeline:
                     if engine is not None:
                         await pipeline.start(engine.run)
@@ -534,6 +551,7 @@ async def _serve_proxy(
                             telemetry,
                             tenant_settings,
                             analysis_stats,
+                            models_ready,
                         )
                     )
                     await pipeline.start(
@@ -571,6 +589,7 @@ async def _serve_proxy(
                             stopping = grpc_server.stop(grace=2.0)
                             await trio.to_thread.run_sync(stopping.wait)
                     log.info("HTTP stopped; draining the capture pipeline")
+                    models_ready.set()  # shutting down while models load: the rules analyse what is queued
                     pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)
                 root.cancel_scope.cancel()
         finally:

@@ -38,6 +38,7 @@ class HealthMonitor:
         self._started = time.monotonic()
         self.serving = False  # set once the HTTP listener is bound and the actors run
         self.ready = False
+        self.loading_models = False  # preloaded ML models still loading: not ready yet
         self.ml: dict[str, Any] = {"status": "disabled"}
         self.extra: dict[str, Any] = {}
 
@@ -60,7 +61,7 @@ class HealthMonitor:
         storage_breaker = _BREAKER_NAMES[self._storage_breaker.state]
         security_breaker = _BREAKER_NAMES[self._security_breaker.state]
         pipeline = self._pipeline()
-        if not self.ready and self.serving and traces["healthy"]:
+        if not self.ready and self.serving and traces["healthy"] and not self.loading_models:
             self.ready = True
         buffer = pipeline.get("storage_buffer") or {}
         reasons = [

@@ -20,7 +20,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import BIN, MockUpstream, Proxy, start_mock
+from tests.conftest import BIN, MockUpstream, Proxy, free_port, start_mock
 
 pytestmark = pytest.mark.integration
 
@@ -456,7 +456,7 @@ def test_hostile_json_in_tenant_creation_gets_a_clear_answer(
 
 def test_an_unwritable_database_is_one_clear_line(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text("listen_addr: 127.0.0.1:0\nstorage:\n  database_path: /proc/llmtrace/traces.db\n")
+    config.write_text(f"listen_addr: 127.0.0.1:{free_port()}\nstorage:\n  database_path: /proc/llmtrace/traces.db\n")
     result = subprocess.run(
         [str(BIN / "llmtrace-proxy"), "--config", str(config)], capture_output=True, text=True, timeout=60
     )

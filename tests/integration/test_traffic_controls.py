@@ -301,3 +301,53 @@ def test_config_says_what_does_nothing_and_what_was_meant(tmp_path: Path) -> Non
     bad = validate(tmp_path, {"listen_addr": "0.0.0.0:70000", "cost_caps": {"default_budget_caps": [{"window": "x"}]}})
     assert bad.returncode != 0
     assert "port in 1-65535" in bad.stderr + bad.stdout and "window must be one of" in bad.stderr + bad.stdout
+
+
+# --- Startup a user can read ----------------------------------------------------------------------------------------
+
+
+def test_a_port_in_use_is_one_line_and_exit_1_even_with_models_to_load(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {"listen_addr": f"127.0.0.1:{port}", "storage": {"database_path": str(tmp_path / "t.db")},
+                 "security_analysis": {"ml_enabled": True, "ml_preload": True}}
+            )
+        )  # fmt: skip
+        done = subprocess.run([str(BIN / "llmtrace-proxy"), "--config", str(config)], capture_output=True, timeout=120)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.decode().splitlines() if f"cannot listen on 127.0.0.1:{port}" in line]
+    assert len(lines) == 1, done.stderr.decode()[-2000:]
+    assert "Traceback" not in done.stderr.decode()
+
+
+def test_the_listener_is_up_while_models_load_and_ready_only_after(tmp_path: Path, mock_upstream: MockUpstream) -> None:
+    proxy = start_proxy(
+        tmp_path, mock_upstream.url, {"security_analysis": {"ml_enabled": True, "ml_preload": True}}, wait=False
+    )
+    try:
+        deadline = time.monotonic() + 180
+        seen: list[tuple[int, str]] = []
+        while time.monotonic() < deadline:
+            try:
+                response = proxy.api("/health")
+            except httpx.HTTPError:
+                time.sleep(0.05)
+                continue
+            body = response.json()
+            seen.append((response.status_code, body["ml"]["status"]))
+            if response.status_code == 200:
+                break
+            assert response.status_code == 503 and body["status"] == "starting"
+            time.sleep(0.05)
+        # Never ready before the models are in; the first exchange is then analysed by the ensemble.
+        assert seen and seen[-1] == (200, "loaded"), seen[-5:]
+        assert all(status == 503 for status, ml in seen if ml != "loaded")
+    finally:
+        proxy.process.stop()
