@@ -167,6 +167,24 @@ def main(argv: list[str] | None = None) -> int:
     # Product defaults: capture, storage and the security analysis with the ML ensemble all running.
     ml = {"ml_enabled": not args.rules_only}
     proxy = start_proxy(tmp, mock.url, {"logging": {"level": "warn"}, "security_analysis": ml})
+    # The same proxy with a rate limit and cost caps that never refuse, to price the checks themselves.
+    controlled = start_proxy(
+        tmp,
+        mock.url,
+        {
+            "logging": {"level": "warn"},
+            "security_analysis": ml,
+            "rate_limiting": {"enabled": True, "requests_per_second": 1_000_000, "burst_size": 1_000_000},
+            "cost_caps": {
+                "enabled": True,
+                "default_budget_caps": [
+                    {"window": "hourly", "hard_limit_usd": 1e9, "soft_limit_usd": 1e8},
+                    {"window": "monthly", "hard_limit_usd": 1e9},
+                ],
+                "default_token_cap": {"max_prompt_tokens": 100_000, "max_completion_tokens": 100_000},
+            },
+        },
+    )
     guarded = start_proxy(
         tmp,
         mock.url,
@@ -187,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                 "sequential_non_streaming": sequential(client, mock.url, proxy.url, args.n, False),
                 "sequential_streaming": sequential(client, mock.url, proxy.url, args.n // 2, True),
             }
+            # Interleaved proxy vs proxy-with-controls: "added" here is what the rate limit and caps cost.
+            results["traffic_controls"] = sequential(client, proxy.url, controlled.url, args.n, False)
             results["streaming_analysis"] = streaming_analysis_cost(
                 client, mock.url, proxy.url, guarded.url, args.n // 2
             )
@@ -196,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         results["proxy_pipeline_after_run"] = health["pipeline"]
     finally:
         proxy.process.stop()
+        controlled.process.stop()
         guarded.process.stop()
         mock.process.stop()
     s, st = results["sequential_non_streaming"], results["sequential_streaming"]
@@ -217,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"concurrency {args.concurrency} streaming: direct {cs['direct']['rps']:.0f} rps, proxy "
         f"{cs['proxy']['rps']:.0f} rps ({cs['throughput_vs_direct']:.0%} of direct), errors {cs['errors']}"
+    )
+    tc = results["traffic_controls"]
+    print(
+        f"rate limit + cost caps on (vs the same proxy without): added p50 {tc['added_p50_ms']:.2f} ms, "
+        f"p99 {tc['added_p99_ms']:.2f} ms"
     )
     print(f"pipeline after the run: {json.dumps(results['proxy_pipeline_after_run'])}")
     out = Path(args.out)
