@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from domain.findings import SecurityFinding, Severity
+from domain.findings import OPERATIONAL_FINDING_TYPES, SecurityFinding, Severity
 
 
 class ChannelKind(enum.Enum):
@@ -44,10 +44,15 @@ class AlertChannel:
     email_to: tuple[str, ...] = ()
 
     def accepts(self, span_score: int | None, findings: Iterable[SecurityFinding]) -> list[SecurityFinding]:
-        """The findings this channel is told about: severity at least the channel's, span score at least its."""
-        if (span_score or 0) < self.min_security_score:
-            return []
-        return [f for f in findings if f.severity >= self.min_severity]
+        """The findings this channel is told about: severity at least the channel's, and span score at least its
+        (operational findings that ask for an alert, such as a budget warning, pass the score gate: they have none)."""
+        passes_score = (span_score or 0) >= self.min_security_score
+        return [
+            f
+            for f in findings
+            if f.severity >= self.min_severity
+            and (passes_score or (f.finding_type in OPERATIONAL_FINDING_TYPES and f.requires_alert))
+        ]
 
 
 def parse_channels(

@@ -97,6 +97,11 @@ AUXILIARY_FINDING_TYPES = frozenset(
 )
 
 
+# Findings about how the service is used rather than about attacks: they alert on their own (``requires_alert``),
+# whatever a channel's security thresholds, and never raise the security score.
+OPERATIONAL_FINDING_TYPES = frozenset({"cost_cap_warning"})
+
+
 def security_score(findings: Iterable[SecurityFinding]) -> int | None:
     """0-100 per reference 4.1: the maximum base score by severity, with auxiliary finding types capped at 30
     and single-detector ensemble verdicts capped at 60. ``None`` when there are no scored findings.
@@ -105,7 +110,7 @@ def security_score(findings: Iterable[SecurityFinding]) -> int | None:
     """
     best: int | None = None
     for finding in findings:
-        if finding.finding_type.startswith("analysis_"):
+        if finding.finding_type.startswith("analysis_") or finding.finding_type in OPERATIONAL_FINDING_TYPES:
             continue
         score = _SEVERITY_SCORE[finding.severity]
         if finding.finding_type in AUXILIARY_FINDING_TYPES:

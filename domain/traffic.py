@@ -206,9 +206,15 @@ class WindowSpend:
 
 
 @attrs.frozen
+class BudgetWarning:
+    message: str
+    soft_limit_reached: bool  # else: 80 % of the hard limit
+
+
+@attrs.frozen
 class BudgetJudgement:
     exceeded: WindowSpend | None  # the first window whose hard limit is reached
-    warnings: tuple[str, ...]  # soft limit reached, or 80 % of a hard limit
+    warnings: tuple[BudgetWarning, ...]
 
 
 WARN_FRACTION = 0.8
@@ -221,11 +227,11 @@ def judge_budgets(spends: Sequence[WindowSpend]) -> BudgetJudgement:
         if s is exceeded:
             continue
         if s.soft_limit_usd is not None and s.current_spend_usd >= s.soft_limit_usd:
-            warnings.append(
-                f"{s.window} budget soft limit reached: ${s.current_spend_usd:.4f} / ${s.soft_limit_usd:.2f}"
-            )
+            message = f"{s.window} budget soft limit reached: ${s.current_spend_usd:.4f} / ${s.soft_limit_usd:.2f}"
+            warnings.append(BudgetWarning(message, True))
         elif s.current_spend_usd >= WARN_FRACTION * s.hard_limit_usd:
-            warnings.append(f"{s.window} budget at {s.utilization_pct:.0f}% of ${s.hard_limit_usd:.2f}")
+            message = f"{s.window} budget at {s.utilization_pct:.0f}% of ${s.hard_limit_usd:.2f}"
+            warnings.append(BudgetWarning(message, False))
     return BudgetJudgement(exceeded, tuple(warnings))
 
 

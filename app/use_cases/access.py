@@ -33,6 +33,7 @@ from domain.tenancy import (
 from domain.traffic import (
     DEFAULT_AGENT,
     BudgetCap,
+    BudgetWarning,
     CostCapPolicy,
     RateLimitPolicy,
     WindowSpend,
@@ -344,7 +345,7 @@ class ProxyGate:
                         ((b"retry-after", str(over.resets_in_secs).encode()), *response_headers),
                     ),
                 )
-            findings = tuple(cost_warning(message, tenant_id, agent_id) for message in judgement.warnings)
+            findings = tuple(cost_warning(warning, tenant_id, agent_id) for warning in judgement.warnings)
         return Admission(tenant_id, None, response_headers, findings, caps.tokens)
 
     def check_tokens(self, admission: Admission, path: str, body: bytes) -> Rejection | None:
@@ -396,12 +397,14 @@ def _seconds_until(end: dt.datetime) -> int:
     return max(1, math.ceil((end - dt.datetime.now(dt.UTC)).total_seconds()))
 
 
-def cost_warning(message: str, tenant_id: str, agent_id: str | None) -> SecurityFinding:
+def cost_warning(warning: BudgetWarning, tenant_id: str, agent_id: str | None) -> SecurityFinding:
+    """High when a soft limit is reached (alert channels at their default High hear of it), Medium at 80% of a hard
+    limit; never Critical, so a budget never pages a Critical-only channel."""
     return SecurityFinding(
         id=str(uuid.uuid4()),
-        severity=Severity.MEDIUM,
+        severity=Severity.HIGH if warning.soft_limit_reached else Severity.MEDIUM,
         finding_type="cost_cap_warning",
-        description=message,
+        description=warning.message,
         confidence=0.9,
         location=f"tenant:{tenant_id}" + (f" agent:{agent_id}" if agent_id else ""),
         detected_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),

@@ -351,3 +351,27 @@ def test_the_listener_is_up_while_models_load_and_ready_only_after(tmp_path: Pat
         assert all(status == 503 for status, ml in seen if ml != "loaded")
     finally:
         proxy.process.stop()
+
+
+def test_a_reached_soft_limit_alerts_the_webhook(tmp_path: Path, mock_upstream: MockUpstream) -> None:
+    from tests.receivers import HttpReceiver
+
+    receiver = HttpReceiver()
+    caps = {
+        "enabled": True,
+        "default_budget_caps": [{"window": "daily", "hard_limit_usd": 10, "soft_limit_usd": 0.001}],
+    }
+    alerts = {"enabled": True, "channels": [{"type": "webhook", "url": receiver.url + "/hook", "min_severity": "High"}]}
+    proxy = start_proxy(tmp_path, mock_upstream.url, {**PRICED, "cost_caps": caps, "alerts": alerts})
+    try:
+        headers = tenant()
+        assert httpx.post(f"{proxy.url}{CHAT}", json=chat(), headers=headers).status_code == 200
+        wait_for_spend(proxy, headers, 0.001)
+        assert httpx.post(f"{proxy.url}{CHAT}", json=chat(), headers=headers).status_code == 200
+        alert = receiver.wait(1, timeout=10)[0]["body"]
+        assert alert["tenant_id"] == headers["X-LLMTrace-Tenant-ID"]
+        assert [f["finding_type"] for f in alert["findings"]] == ["cost_cap_warning"]
+        assert alert["severity"] == "High"
+    finally:
+        proxy.process.stop()
+        receiver.close()

@@ -83,7 +83,8 @@ def test_hard_limit_refuses_soft_and_eighty_percent_warn() -> None:
     ]
     judgement = judge_budgets(spends)
     assert judgement.exceeded is None
-    assert len(judgement.warnings) == 2 and "soft limit" in judgement.warnings[0] and "85%" in judgement.warnings[1]
+    assert [w.soft_limit_reached for w in judgement.warnings] == [True, False]
+    assert "soft limit" in judgement.warnings[0].message and "85%" in judgement.warnings[1].message
     over = judge_budgets([WindowSpend("monthly", 10.0, 10.0, None, 5)])
     assert over.exceeded is not None and over.exceeded.window == "monthly" and over.warnings == ()
 
@@ -118,3 +119,21 @@ def test_bad_cost_caps_are_named() -> None:
         [{"budget_caps": []}],
     )
     assert len(errors) == 5
+
+
+def test_a_budget_warning_alerts_past_security_thresholds_and_leaves_the_score_alone() -> None:
+    from domain.alerting import AlertChannel, ChannelKind
+    from domain.findings import SecurityFinding, Severity, security_score
+
+    warning = SecurityFinding(
+        id="w", severity=Severity.HIGH, finding_type="cost_cap_warning", description="daily soft limit reached",
+        confidence=0.9, requires_alert=True,
+    )  # fmt: skip
+    medium_injection = SecurityFinding(
+        id="i", severity=Severity.MEDIUM, finding_type="prompt_injection", description="d", confidence=0.9
+    )
+    channel = AlertChannel(name="ops", kind=ChannelKind.WEBHOOK, url="http://x", min_severity=Severity.HIGH)
+    assert channel.accepts(None, [warning, medium_injection]) == [warning]
+    critical_only = AlertChannel(name="pager", kind=ChannelKind.WEBHOOK, url="http://x", min_severity=Severity.CRITICAL)
+    assert critical_only.accepts(None, [warning]) == []
+    assert security_score([warning]) is None
