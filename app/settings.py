@@ -552,6 +552,10 @@ NO_EFFECT: Mapping[str, str] = {
     "anomaly_detection.enabled": "anomaly detection is not built yet",
     "anomaly_detection.window_size": "anomaly detection is not built yet",
     "anomaly_detection.sigma_threshold": "anomaly detection is not built yet",
+    "anomaly_detection.check_cost": "anomaly detection is not built yet",
+    "anomaly_detection.check_tokens": "anomaly detection is not built yet",
+    "anomaly_detection.check_velocity": "anomaly detection is not built yet",
+    "anomaly_detection.check_latency": "anomaly detection is not built yet",
 }
 
 

@@ -27,6 +27,7 @@ class RequestSummary:
     operation_name: str
     parsed: bool  # False when the body was not JSON we understand
     pruned: bool = False  # parts nested deeper than the limit were dropped before reading
+    max_output_tokens: int | None = None  # max_completion_tokens / max_tokens / max_output_tokens, if asked
 
 
 @attrs.frozen(kw_only=True)
@@ -188,6 +189,14 @@ def summarize_request(path: str, body: bytes) -> RequestSummary:
             prompt_text = analysis_text
     elif "prompt" in data:
         prompt_text = analysis_text = _flatten_inputs(data["prompt"])
+    limit = next(
+        (
+            v
+            for k in ("max_completion_tokens", "max_tokens", "max_output_tokens")
+            if (v := _int(data.get(k))) is not None
+        ),
+        None,
+    )
     return RequestSummary(
         model=model_name,
         prompt_text=prompt_text,
@@ -196,6 +205,7 @@ def summarize_request(path: str, body: bytes) -> RequestSummary:
         operation_name=operation_for(path, stream),
         parsed=True,
         pruned=pruned,
+        max_output_tokens=limit,
     )
 
 
@@ -679,16 +689,4 @@ def flatten_messages(messages: Iterable[Any], system: Any = None) -> tuple[str, 
 def requested_tokens(path: str, body: bytes) -> tuple[int, int | None]:
     """(estimated prompt tokens, the completion tokens the request asks for at most, if it says) for token caps."""
     summary = summarize_request(path, body)
-    requested: int | None = None
-    try:
-        parsed = parse_json(body) if body else None
-    except ValueError:
-        parsed = None
-    data = parsed.value if parsed is not None else None
-    if isinstance(data, Mapping):
-        for key in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
-            value = data.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                requested = value
-                break
-    return estimate_tokens(summary.analysis_text), requested
+    return estimate_tokens(summary.analysis_text), summary.max_output_tokens
