@@ -111,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in run_migrations(config):
             print(line)
         return 0
+    taken = _address_taken(config.listen_addr)
+    if taken is not None:
+        # Before importing the adapters and opening anything: a port in use is one line, at once.
+        print(f"llmtrace-proxy: cannot listen on {config.listen_addr}: {taken}", file=sys.stderr)
+        return 1
     from app.supervisor import StartupError, serve_proxy
 
     try:
@@ -122,6 +127,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"llmtrace-proxy: {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def _address_taken(listen_addr: str) -> str | None:
+    """Whether the listen address cannot be bound now (a probe; the real bind still reports its own error)."""
+    import socket
+
+    host, _, port = listen_addr.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as hypercorn binds
+            probe.bind((host, int(port)))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _startup_failure(error: BaseException, startup_error: type[Exception], listen_addr: str) -> str | None:

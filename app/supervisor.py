@@ -526,10 +526,6 @@ async def _serve_proxy(
             async with trio.open_nursery() as root:
                 if install_signal_handlers:
                     root.start_soon(_watch_signals, shutdown, pricing, config)
-                if config.security_analysis.ml_enabled:
-                    # After the listener binds (a port in use fails at once); with ml_preload, /health says
-                    # starting and analysis waits until the models are in; without it, rules analyse meanwhile.
-                    root.start_soon(load_models)
                 async with trio.open_nursery() as pipeline:
                     if engine is not None:
                         await pipeline.start(engine.run)
@@ -583,6 +579,11 @@ async def _serve_proxy(
                                 )
                             )
                             health.serving = True
+                            if config.security_analysis.ml_enabled:
+                                # Once the listener is bound (a port in use fails before any model loads); with
+                                # ml_preload /health says starting and analysis waits until the models are in;
+                                # without it, the rules analyse meanwhile.
+                                root.start_soon(load_models)
                             log.info("llmtrace proxy listening on %s, forwarding to %s", binds, config.upstream_url)
                             task_status.started(binds)
                         if grpc_server is not None:
