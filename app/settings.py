@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import attrs
 import yaml
 
+from domain.protection import ProtectionPolicy, parse_policy
 from domain.traffic import parse_cost_caps, parse_rate_limiting
 
 
@@ -189,6 +190,16 @@ class PiiSettings:
 
 
 @attrs.frozen(kw_only=True)
+class DataProtectionSettings:
+    """Secrets and personal data in requests, before forwarding: off | redact | pseudonymise | block."""
+
+    mode: str = "off"
+    types: list[str] | None = None  # type names, or "secrets" / "pii"; default: every type
+    on_error: str = "block"  # when detection fails or times out on a covered request: forward | block
+    timeout_ms: int = 1000
+
+
+@attrs.frozen(kw_only=True)
 class OutputSafetySettings:
     enabled: bool = False
     toxicity_enabled: bool = False
@@ -249,6 +260,7 @@ class ProxyConfig:
     anomaly_detection: AnomalyDetectionSettings = _section(AnomalyDetectionSettings)
     streaming_analysis: StreamingAnalysisSettings = _section(StreamingAnalysisSettings)
     pii: PiiSettings = _section(PiiSettings)
+    data_protection: DataProtectionSettings = _section(DataProtectionSettings)
     output_safety: OutputSafetySettings = _section(OutputSafetySettings)
     shutdown: ShutdownSettings = _section(ShutdownSettings)
 
@@ -465,6 +477,12 @@ def validate(config: ProxyConfig) -> list[str]:
             errors.append("alerts.escalation.escalate_after_seconds must be greater than 0")
     if config.otel_export.enabled and not config.otel_export.endpoint.startswith(("http://", "https://")):
         errors.append("otel_export.endpoint must be an http(s) URL when otel_export.enabled is true")
+    try:
+        data_protection_policy(config)
+    except ValueError as exc:
+        errors.append(str(exc))
+    if config.data_protection.timeout_ms <= 0:
+        errors.append("data_protection.timeout_ms must be greater than 0")
     rl = config.rate_limiting
     errors.extend(parse_rate_limiting(rl.enabled, rl.requests_per_second, rl.burst_size, rl.tenant_overrides)[1])
     cc = config.cost_caps
@@ -557,6 +575,11 @@ NO_EFFECT: Mapping[str, str] = {
     "anomaly_detection.check_velocity": "anomaly detection is not built yet",
     "anomaly_detection.check_latency": "anomaly detection is not built yet",
 }
+
+
+def data_protection_policy(config: ProxyConfig) -> ProtectionPolicy:
+    dp = config.data_protection
+    return parse_policy({"mode": dp.mode, "types": dp.types, "on_error": dp.on_error})
 
 
 def _dotted(config: Any, dotted: str) -> Any:

@@ -35,6 +35,7 @@ from adapters.http.forwarder import Forwarder
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
 from adapters.notify.channels import ChannelNotifier
 from adapters.otlp_export import OtlpHttpExporter
+from adapters.security.phones import find_phone_numbers
 from adapters.storage.clickhouse import ClickHouseTraceRepository
 from adapters.storage.counters import InMemoryCounters, RedisCounters
 from adapters.storage.memory import InMemoryTraceRepository
@@ -53,9 +54,10 @@ from app.actors.export import ExportActor
 from app.actors.storage_writer import StorageWriter
 from app.analysis import AnalyzerSwitch, build_analyzer, load_ensemble
 from app.messages import CapturedSpan
-from app.settings import ProxyConfig, redact, to_plain
+from app.settings import ProxyConfig, data_protection_policy, redact, to_plain
 from app.use_cases.access import AccessControl, ProxyGate, SpendLedger, TenantSettingsCache
 from app.use_cases.alert_desk import AlertDesk
+from app.use_cases.data_protection import DataProtector
 from app.use_cases.health import HealthMonitor
 from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
 from app.use_cases.recording import ChannelExchangeRecorder
@@ -359,6 +361,13 @@ async def _serve_proxy(
         cost_caps=cost_cap_policy(config),
         on_counter_failure=lambda: telemetry.pipeline_failure("traffic_counters"),
     )
+    protector = DataProtector(
+        data_protection_policy(config),
+        tenant_settings,
+        phone_finder=find_phone_numbers,
+        timeout_s=config.data_protection.timeout_ms / 1000,
+        on_failure=lambda reason: telemetry.pipeline_failure("data_protection"),
+    )
     cb = config.circuit_breaker
     storage_breaker = CircuitBreaker(
         "storage", cb.failure_threshold, cb.recovery_timeout_ms / 1000, cb.half_open_max_calls
@@ -424,6 +433,11 @@ async def _serve_proxy(
                 "restored_from_spill": writer.restored,
             },
             "in_flight_requests": forwarder.in_flight,
+            "data_protection": {
+                "requests_protected": protector.protected,
+                "inspection_failures": protector.failures,
+                "last_error": protector.last_error,
+            },
         }
 
     health = HealthMonitor(
@@ -482,6 +496,7 @@ async def _serve_proxy(
             gate=gate,
             active=telemetry.active_connections,
             enforcer=enforcer,
+            protector=protector,
             stream_guards=StreamGuards(regex, stream_policy(config)),
             capture_max_body_bytes=config.capture_max_body_bytes,
             client_body_timeout_s=config.client_body_timeout_ms / 1000,

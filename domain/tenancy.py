@@ -90,6 +90,9 @@ class TenantSettings:
     feature_flags: Mapping[str, bool] = attrs.field(factory=dict)
     rate_limit_rpm: int | None = None
     monthly_budget_usd: float | None = None
+    # the tenant's own data_protection (mode, types, on_error), validated by domain.protection.parse_policy;
+    # None: the config's applies
+    data_protection: Mapping[str, Any] | None = None
 
 
 THRESHOLD_CATEGORIES = ("injection", "jailbreak", "pii", "toxicity", "leakage")
@@ -99,7 +102,7 @@ def parse_settings(tenant_id: str, data: Mapping[str, Any], base: TenantSettings
     """Validate a (partial) settings document; raises ValueError naming the bad field."""
     current = base or TenantSettings(tenant_id=tenant_id)
     unknown = set(data) - {"monitoring_scope", "security_thresholds", "feature_flags", "rate_limit_rpm",
-                           "monthly_budget"}  # fmt: skip
+                           "monthly_budget", "data_protection"}  # fmt: skip
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
     scope = current.monitoring_scope
@@ -136,6 +139,13 @@ def parse_settings(tenant_id: str, data: Mapping[str, Any], base: TenantSettings
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget < 0):
             raise ValueError("monthly_budget must be a non-negative number or null")
         budget = None if budget is None else float(budget)
+    protection = current.data_protection
+    if "data_protection" in data:
+        protection = data["data_protection"]
+        if protection is not None:
+            from domain.protection import parse_policy, policy_to_json
+
+            protection = policy_to_json(parse_policy(protection))  # raises ValueError naming the field
     return TenantSettings(
         tenant_id=tenant_id,
         monitoring_scope=scope,
@@ -143,6 +153,7 @@ def parse_settings(tenant_id: str, data: Mapping[str, Any], base: TenantSettings
         feature_flags=flags,
         rate_limit_rpm=rpm,
         monthly_budget_usd=budget,
+        data_protection=protection,
     )
 
 
@@ -154,6 +165,7 @@ def settings_to_json(settings: TenantSettings) -> dict[str, Any]:
         "feature_flags": dict(settings.feature_flags),
         "rate_limit_rpm": settings.rate_limit_rpm,
         "monthly_budget": settings.monthly_budget_usd,
+        "data_protection": None if settings.data_protection is None else dict(settings.data_protection),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from domain.alerting import Alert
 from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
+from domain.protection import ProtectionDecision
 from domain.queries import AuditQuery, Page
 from domain.security.enforcement import EnforcementDecision
 from domain.tenancy import (
@@ -80,6 +81,12 @@ class ProxyAdmission(Protocol):
 
     def is_proxy_credential(self, authorization: bytes) -> bool:
         """Whether an ``Authorization`` value is an LLMTrace credential (never forwarded to the provider)."""
+
+
+class RequestProtector(Protocol):
+    async def protect(self, tenant_id: str, path: str, body: bytes, complete: bool) -> ProtectionDecision | None:
+        """Under the tenant's data-protection policy: the body to forward and what to restore, or a refusal;
+        None when no policy applies."""
 
 
 class CostReporter(Protocol):

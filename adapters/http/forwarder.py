@@ -27,7 +27,7 @@ import logging
 import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import attrs
@@ -36,6 +36,7 @@ import trio
 
 from domain.capture import CompletedExchange
 from domain.findings import SecurityFinding
+from domain.protection import StreamRestorer, restore_body
 from domain.providers import detect_provider
 from domain.tenancy import Rejection
 from ports.inbound import (
@@ -43,6 +44,7 @@ from ports.inbound import (
     OutputStreamGuards,
     ProxyAdmission,
     RequestEnforcer,
+    RequestProtector,
 )
 
 Scope = MutableMapping[str, Any]
@@ -82,6 +84,7 @@ _RESPONSE_DROP = frozenset(
         b"upgrade",
     }
 )
+RESTORE_MAX_BYTES = 16 * 1_048_576  # a whole response held to put pseudonymised values back
 CLIENT_CLOSED_REQUEST = 499  # the client left before the response ended (nginx's convention)
 
 
@@ -101,11 +104,12 @@ async def send_json_error(send: Send, status: int, message: str, kind: str = "pr
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_rejection(send: Send, rejection: Rejection) -> None:
+async def send_rejection(send: Send, rejection: Rejection) -> bytes:
     payload = json.dumps(dict(rejection.body)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": rejection.status, "headers": [*headers, *rejection.headers]})
     await send({"type": "http.response.body", "body": payload})
+    return payload
 
 
 class RequestTooLarge(Exception):
@@ -222,6 +226,7 @@ class Forwarder:
         gate: ProxyAdmission,
         active: Callable[[int], None],
         enforcer: RequestEnforcer | None = None,
+        protector: RequestProtector | None = None,
         stream_guards: OutputStreamGuards | None = None,
         capture_max_body_bytes: int = 1_048_576,
         client_body_timeout_s: float = 30.0,
@@ -229,6 +234,7 @@ class Forwarder:
     ) -> None:
         self._enforcer = enforcer if enforcer is not None and enforcer.active else None
         self._stream_guards = stream_guards
+        self._protector = protector
         # Requests go round-robin over several connection pools: httpcore scans every connection of a pool on each
         # request and each release (one readability syscall per idle connection), so one pool of 1,000 connections
         # costs O(1,000) per request; shards keep that scan short.
@@ -391,6 +397,21 @@ class Forwarder:
                 )
             )
 
+        restore: Mapping[str, str] = {}
+        if self._protector is not None:
+            protection = await self._protector.protect(tenant_id, path, body, complete)
+            if protection is not None:
+                inline.extend(protection.findings)
+                tags["data_protection"] = protection.tag
+                if protection.rejection is not None:
+                    body = protection.body  # what is stored: redacted, or nothing when it could not be read
+                    outcome.status, outcome.error = protection.rejection.status, "refused by data protection"
+                    outcome.body_parts.append(await send_rejection(send, protection.rejection))
+                    record()
+                    return
+                if complete:
+                    body = content = protection.body
+                restore = protection.restore
         flag_headers: list[tuple[bytes, bytes]] = list(admission.headers)
         if self._enforcer is not None:
             decision = await self._enforcer.check(path, body)
@@ -422,7 +443,9 @@ class Forwarder:
         client = self._clients[next(self._turn) % len(self._clients)]
         request = client.build_request(method, url, headers=forward_headers, content=content)
         try:
-            await self._exchange(client, request, complete, receive, send, started, flag_headers, outcome, inline, tags)
+            await self._exchange(
+                client, request, complete, receive, send, started, flag_headers, outcome, inline, tags, restore
+            )
         finally:
             if outcome.client_gone:
                 outcome.status = CLIENT_CLOSED_REQUEST
@@ -443,6 +466,7 @@ class Forwarder:
         outcome: _Outcome,
         inline: list[SecurityFinding],
         tags: dict[str, str],
+        restore: Mapping[str, str],
     ) -> None:
         async with trio.open_nursery() as nursery:
 
@@ -493,7 +517,7 @@ class Forwarder:
                 if not body_complete:
                     nursery.start_soon(watch_disconnect)
                 try:
-                    await self._relay(upstream, send, started, flag_headers, outcome, inline, tags)
+                    await self._relay(upstream, send, started, flag_headers, outcome, inline, tags, restore)
                 finally:
                     with trio.CancelScope(shield=True), trio.move_on_after(1):
                         await upstream.aclose()
@@ -509,8 +533,13 @@ class Forwarder:
         outcome: _Outcome,
         inline: list[SecurityFinding],
         tags: dict[str, str],
+        restore: Mapping[str, str],
     ) -> None:
-        """Relay the response as it arrives, keeping at most ``capture_max_body_bytes`` of it for capture."""
+        """Relay the response as it arrives, keeping at most ``capture_max_body_bytes`` of it for capture.
+
+        With pseudonymised values to restore, a stream goes through a ``StreamRestorer`` (a placeholder split across
+        chunks is held back until complete, nothing else waits) and a whole response is read, restored, then sent
+        with its new length. A compressed body is relayed as it is (tag ``data_protection_restore``)."""
         outcome.status = upstream.status_code
         outcome.content_encoding = upstream.headers.get("content-encoding")
         sse = upstream.headers.get("content-type", "").startswith("text/event-stream")
@@ -523,7 +552,19 @@ class Forwarder:
         headers.extend(flag_headers)
         if sse:
             outcome.chunks = []
-        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        restorer: StreamRestorer | None = None
+        whole: list[bytes] | None = None  # a non-streamed body held for restoring
+        if restore and outcome.content_encoding:
+            tags["data_protection_restore"] = f"skipped: the upstream sent {outcome.content_encoding}"
+        elif restore and sse:
+            restorer = StreamRestorer(restore)
+        elif restore:
+            whole = []
+            outcome.expected = None
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+        if whole is None:
+            await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        held = 0
         limit = self._capture_limit
         try:
             async for raw in upstream.aiter_raw():
@@ -543,6 +584,19 @@ class Forwarder:
                         outcome.response_truncated = True
                 else:
                     outcome.response_truncated = True
+                if whole is not None:
+                    whole.append(chunk)
+                    held += len(chunk)
+                    if held > RESTORE_MAX_BYTES:  # too large to hold: relay it as the upstream sent it
+                        tags["data_protection_restore"] = f"skipped: response above {RESTORE_MAX_BYTES} bytes"
+                        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+                        chunk, whole = b"".join(whole), None
+                    else:
+                        continue
+                if restorer is not None:
+                    chunk = restorer.feed(chunk)
+                    if not chunk:
+                        continue
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 outcome.delivered += len(chunk)
                 outcome.previous, outcome.last = outcome.last, chunk
@@ -560,5 +614,20 @@ class Forwarder:
                 inline.extend(guard.findings)
                 if guard.stopped:
                     tags["early_stop"] = "critical_output"
+        if restorer is not None:
+            tail = restorer.finish()
+            if tail:
+                await send({"type": "http.response.body", "body": tail, "more_body": True})
+                outcome.previous, outcome.last = outcome.last, tail
+        if whole is not None:
+            raw = b"".join(whole)
+            if len(raw) > 65_536:
+                restored = await trio.to_thread.run_sync(restore_body, raw, restore)
+            else:
+                restored = restore_body(raw, restore)
+            headers.append((b"content-length", str(len(restored)).encode()))
+            await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+            await send({"type": "http.response.body", "body": restored, "more_body": True})
+            outcome.delivered += len(restored)
         outcome.finished = True
         await send({"type": "http.response.body", "body": b""})

@@ -46,6 +46,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS idx_audit_tenant_type ON audit_events (tenant_id, event_type)",
         ],
     ),
+    (
+        2,
+        "tenant data protection policy",
+        ["ALTER TABLE tenant_settings ADD COLUMN IF NOT EXISTS data_protection JSONB"],
+    ),
 ]
 
 
@@ -196,22 +201,25 @@ class PostgresMetadataRepository:
             feature_flags=json.loads(row["feature_flags"]),
             rate_limit_rpm=row["rate_limit_rpm"],
             monthly_budget_usd=row["monthly_budget"],
+            data_protection=json.loads(row["data_protection"]) if row["data_protection"] else None,
         )
 
     async def put_settings(self, settings: TenantSettings) -> None:
         await self._call(
             "execute",
             "INSERT INTO tenant_settings (tenant_id, monitoring_scope, security_thresholds, feature_flags, "
-            "rate_limit_rpm, monthly_budget) VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6) "
-            "ON CONFLICT (tenant_id) DO UPDATE SET monitoring_scope = excluded.monitoring_scope, "
+            "rate_limit_rpm, monthly_budget, data_protection) VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6, "
+            "$7::jsonb) ON CONFLICT (tenant_id) DO UPDATE SET monitoring_scope = excluded.monitoring_scope, "
             "security_thresholds = excluded.security_thresholds, feature_flags = excluded.feature_flags, "
-            "rate_limit_rpm = excluded.rate_limit_rpm, monthly_budget = excluded.monthly_budget",
+            "rate_limit_rpm = excluded.rate_limit_rpm, monthly_budget = excluded.monthly_budget, "
+            "data_protection = excluded.data_protection",
             settings.tenant_id,
             settings.monitoring_scope.value,
             json.dumps(dict(settings.security_thresholds)),
             json.dumps(dict(settings.feature_flags)),
             settings.rate_limit_rpm,
             settings.monthly_budget_usd,
+            None if settings.data_protection is None else json.dumps(dict(settings.data_protection)),
         )
 
     async def create_api_key(self, key: ApiKey) -> None:

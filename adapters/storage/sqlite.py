@@ -94,6 +94,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS idx_alerts_status_created ON alerts (status, created_at)",
         ],
     ),
+    (4, "tenant data protection policy", ["ALTER TABLE tenant_settings ADD COLUMN data_protection TEXT"]),
 ]
 
 metadata = sa.MetaData()

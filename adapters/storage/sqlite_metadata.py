@@ -115,6 +115,7 @@ class SqliteMetadataRepository(SqliteStore):
                 feature_flags=json.loads(row.feature_flags),
                 rate_limit_rpm=row.rate_limit_rpm,
                 monthly_budget_usd=row.monthly_budget,
+                data_protection=json.loads(row.data_protection) if row.data_protection else None,
             )
 
         return await self._run(read)
@@ -123,10 +124,11 @@ class SqliteMetadataRepository(SqliteStore):
         await self._run(
             lambda c: c.exec_driver_sql(
                 "INSERT INTO tenant_settings (tenant_id, monitoring_scope, security_thresholds, feature_flags, "
-                "rate_limit_rpm, monthly_budget) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET "
+                "rate_limit_rpm, monthly_budget, data_protection) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant_id) DO UPDATE SET "
                 "monitoring_scope = excluded.monitoring_scope, security_thresholds = excluded.security_thresholds, "
                 "feature_flags = excluded.feature_flags, rate_limit_rpm = excluded.rate_limit_rpm, "
-                "monthly_budget = excluded.monthly_budget",
+                "monthly_budget = excluded.monthly_budget, data_protection = excluded.data_protection",
                 (
                     settings.tenant_id,
                     settings.monitoring_scope.value,
@@ -134,6 +136,7 @@ class SqliteMetadataRepository(SqliteStore):
                     json.dumps(dict(settings.feature_flags)),
                     settings.rate_limit_rpm,
                     settings.monthly_budget_usd,
+                    None if settings.data_protection is None else json.dumps(dict(settings.data_protection)),
                 ),
             ),
             write=True,

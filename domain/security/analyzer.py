@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from domain.findings import SecurityFinding, Severity
+from domain.protection import find_secrets, protected_summary
 from domain.security.leakage import (
     ANY_SECRET,
     ANY_TOXICITY,
@@ -46,7 +47,7 @@ INJECTION_TYPES = frozenset(
         "ml_prompt_injection",
     }
 )
-LEAKAGE_TYPES = frozenset({"data_leakage", "secret_leakage"})
+LEAKAGE_TYPES = frozenset({"data_leakage", "secret_leakage", "secret_in_request"})
 
 # Minimum confidence per category and operating point (reference 4.6 step 7).
 THRESHOLDS: Mapping[str, Mapping[str, float]] = {
@@ -61,7 +62,7 @@ def category_of(finding_type: str) -> str | None:
         return "jailbreak"
     if finding_type in INJECTION_TYPES:
         return "injection"
-    if finding_type == "pii_detected":
+    if finding_type in ("pii_detected", "pii_in_request"):
         return "pii"
     if finding_type in ("toxicity", "output_toxicity"):
         return "toxicity"
@@ -160,7 +161,26 @@ class RegexSecurityAnalyzer:
             self._evasions(plain, collector)
         self._structure(plain, collector)
         self._pii(text, collector, "request.prompt")
+        self._secrets_in_request(text, collector)
         return self.keep(collector.findings)
+
+    def _secrets_in_request(self, text: str, collector: _Collector) -> None:
+        """A credential pasted into a prompt (the commonest leak through a gateway); never the value itself."""
+        secrets = find_secrets(text)
+        if not secrets:
+            return
+        counts: dict[str, int] = {}
+        for value in secrets:
+            counts[value.kind] = counts.get(value.kind, 0) + 1
+        summary = protected_summary(counts)
+        collector.add(
+            "secret_in_request",
+            "secret_in_request",
+            Severity.HIGH,
+            0.95,
+            f"Secrets in the request: {summary}",
+            {"types": ",".join(sorted(counts)), "counts": summary, "action": "detected"},
+        )
 
     def _injection(self, text: str, collector: _Collector, extra: Mapping[str, str]) -> None:
         for pattern in PATTERNS:
