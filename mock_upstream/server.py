@@ -19,6 +19,7 @@ Misbehaviours, for hardening tests and benchmarks of whatever sits in front of i
     x-mock-gzip-bomb        answer with this many zero bytes, gzipped (a decompression bomb), streamed out
     x-mock-break-after      streaming: after this many events, abort the connection (no terminating chunk)
     x-mock-stall-after      streaming: after this many events, send nothing more until the client leaves
+    x-mock-chunk-chars      streaming: split the text into pieces of this many characters (default: words)
 
 Introspection for tests: GET /_mock/requests (recent requests: method, path, query, headers, body) and
 GET /_mock/stats (stream counts, including streams whose client went away). DELETE /_mock/requests clears both.
@@ -73,6 +74,13 @@ class Behaviour:
     created: int
     break_after: int = -1
     stall_after: int = -1
+    chunk_chars: int = 0
+
+    def pieces(self, text: str) -> list[str]:
+        """The streamed fragments of ``text``: words, or fixed-size pieces (which split anything, placeholders too)."""
+        if self.chunk_chars > 0:
+            return [text[i : i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+        return _words(text)
 
     def uid(self, n: int = 24) -> str:
         return f"{self.ids.getrandbits(4 * n):0{n}x}"
@@ -146,6 +154,7 @@ class MockUpstream:
             behaviour.response_text = "x" * int(headers["x-mock-body-bytes"])
         behaviour.break_after = int(headers.get("x-mock-break-after", "-1"))
         behaviour.stall_after = int(headers.get("x-mock-stall-after", "-1"))
+        behaviour.chunk_chars = int(headers.get("x-mock-chunk-chars", "0"))
         if method == "GET" and path == "/v1/models":
             await self._json(send, 200, {"object": "list", "data": [{"id": "mock-gpt", "object": "model"}]})
             return
@@ -388,7 +397,7 @@ class MockUpstream:
             for i in range(0, len(args), 8):
                 events.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 8]}}]}))
         else:
-            events.extend(chunk({"content": word}) for word in _words(text))
+            events.extend(chunk({"content": word}) for word in behaviour.pieces(text))
         events.append(chunk({}, finish))
         if behaviour.usage and (request.get("stream_options") or {}).get("include_usage"):
             data = {
@@ -528,7 +537,7 @@ class MockUpstream:
                 "response.output_text.delta",
                 {"item_id": mid, "output_index": 0, "content_index": 0, "delta": word, "logprobs": []},
             )
-            for word in _words(text)
+            for word in behaviour.pieces(text)
         )
         events.append(
             event(
@@ -628,7 +637,7 @@ class MockUpstream:
             events.append(event("ping", {}))
             events.extend(
                 event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}})
-                for word in _words(text)
+                for word in behaviour.pieces(text)
             )
         events.append(event("content_block_stop", {"index": 0}))
         events.append(
