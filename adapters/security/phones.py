@@ -12,6 +12,11 @@ from collections.abc import Iterator
 import phonenumbers
 
 _CANDIDATE = re.compile(r"\d(?:[\s().-]{0,3}\d){6,}")
+# Numbers that libphonenumber would accept but that are labelled as something else, or shaped like an address.
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_LABEL = re.compile(
+    r"(?:#|\b(?:order|invoice|ticket|tracking|ref|reference|no\.?|id|sku|case)\s*(?:number|no\.?|#)?\s*:?)\s*$", re.I
+)
 
 
 def find_phone_numbers(text: str, region: str = "US") -> Iterator[tuple[int, int]]:
@@ -19,4 +24,6 @@ def find_phone_numbers(text: str, region: str = "US") -> Iterator[tuple[int, int
     if not _CANDIDATE.search(text):
         return
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+        if _IPV4.match(match.raw_string) or _LABEL.search(text[max(0, match.start - 24) : match.start]):
+            continue
         yield match.start, match.end

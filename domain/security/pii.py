@@ -70,7 +70,11 @@ def _placeholder(value: str) -> bool:
     lowered = value.lower()
     if re.search(r"x{3,}|\*{3,}|#{3,}", lowered):
         return True
-    if digits and (len(set(digits)) == 1 or digits in "01234567890123456789" or digits in "98765432109876543210"):
+    # Runs such as 0000 0000 or 1234-5678-9012 are fillers; a digit or two in an address ("raj_3@...") are not.
+    mostly_digits = len(digits) >= 6 and len(digits) * 2 >= len(re.sub(r"[\s().-]", "", value))
+    if mostly_digits and (
+        len(set(digits)) == 1 or digits in "01234567890123456789" or digits in "98765432109876543210"
+    ):
         return True
     return bool(re.search(r"@(?:example\.(?:com|org|net)|test\.com|domain\.com|email\.com)\b", lowered)) or (
         lowered.startswith(("user@", "name@", "you@", "someone@", "john.doe@", "jane.doe@"))
@@ -102,15 +106,18 @@ def _in_url(text: str, start: int, end: int) -> bool:
     return any(m.start() <= start and end <= m.end() for m in _URL.finditer(text))
 
 
-def find_pii(text: str, phone_finder: PhoneFinder | None = None) -> list[PiiMatch]:
-    """Validated PII spans, left to right, not overlapping."""
+def find_pii(text: str, phone_finder: PhoneFinder | None = None, *, include_code: bool = False) -> list[PiiMatch]:
+    """Validated PII spans, left to right, not overlapping. Values inside code blocks are skipped unless
+    ``include_code`` (analysis skips them to spare sample data in code; protection must not)."""
     found: list[PiiMatch] = []
     if "@" not in text and not _DIGIT_RUN.search(text):
         return found  # every PII type here needs an @ or a run of digits
 
     def add(pii_type: str, start: int, end: int, confidence: float) -> None:
         value = text[start:end]
-        if _placeholder(value) or _in_code(text, start) or (pii_type != "email" and _in_url(text, start, end)):
+        if _placeholder(value) or (not include_code and _in_code(text, start)):
+            return
+        if pii_type != "email" and _in_url(text, start, end):
             return
         if any(not (end <= m.start or start >= m.end) for m in found):
             return
@@ -122,13 +129,13 @@ def find_pii(text: str, phone_finder: PhoneFinder | None = None) -> list[PiiMatc
     for m in _SSN.finditer(text):
         if ssn_valid(m.group(0)):
             add("ssn", m.start(), m.end(), 0.95)
+    for m in _IBAN.finditer(text):
+        if iban_valid(m.group(0)):
+            add("iban", m.start(), m.end(), 0.85)
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             add("credit_card", m.start(), m.end(), 0.9)
-    for m in _IBAN.finditer(text):
-        if iban_valid(m.group(0)):
-            add("iban", m.start(), m.end(), 0.85)
     for m in _UK_NIN.finditer(text):
         add("uk_nin", m.start(), m.end(), 0.85)
     for m in _NHS.finditer(text):
