@@ -25,6 +25,14 @@ from tests.conftest import start_mock, start_proxy
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Benchmark prompt, please answer."}]}
 STREAM = {**CHAT, "stream": True}
+# About 2 KB of prompt holding three values to protect (an email, a card number, an API key).
+PROTECTED_PROMPT = (
+    "Please review the following support conversation and draft a short, polite answer. " * 8
+    + "The customer wrote from maria.lopez@acme-corp.io and paid with 4556 7375 8689 9855. "
+    + "Their integration uses sk-proj-Xa81bQm2Lp9Zr4Tt7Yw3Ue6Io0Pa5Sd8Fg1Hj2Kl, which they pasted by mistake. "
+    + "Keep the answer under one hundred words and do not repeat any personal data back to them. " * 8
+)
+PROTECTED_CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROTECTED_PROMPT}]}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -33,7 +41,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def sequential(client: httpx.Client, direct: str, proxy: str, n: int, stream: bool) -> dict[str, Any]:
+def sequential(
+    client: httpx.Client, direct: str, proxy: str, n: int, stream: bool, payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    chat = payload or CHAT
+    streamed = {**chat, "stream": True}
     lat: dict[str, list[float]] = {"direct": [], "proxy": []}
     ttft: dict[str, list[float]] = {"direct": [], "proxy": []}
     for i in range(n + 20):
@@ -43,7 +55,7 @@ def sequential(client: httpx.Client, direct: str, proxy: str, n: int, stream: bo
             started = time.perf_counter()
             if stream:
                 first = None
-                with client.stream("POST", f"{base}/v1/chat/completions", json=STREAM) as response:
+                with client.stream("POST", f"{base}/v1/chat/completions", json=streamed) as response:
                     for line in response.iter_lines():
                         if first is None and '"content": "mock' in line:
                             first = time.perf_counter() - started
@@ -53,7 +65,7 @@ def sequential(client: httpx.Client, direct: str, proxy: str, n: int, stream: bo
                     ttft[name].append((first or total) * 1000)
                     lat[name].append(total * 1000)
             else:
-                response = client.post(f"{base}/v1/chat/completions", json=CHAT)
+                response = client.post(f"{base}/v1/chat/completions", json=chat)
                 assert response.status_code == 200
                 if i >= 20:  # warm-up excluded
                     lat[name].append((time.perf_counter() - started) * 1000)
@@ -185,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
             },
         },
     )
+    # The same proxy pseudonymising before forwarding, to price data protection on a 2 KB prompt with three values.
+    protected = start_proxy(
+        tmp,
+        mock.url,
+        {"logging": {"level": "warn"}, "security_analysis": ml, "data_protection": {"mode": "pseudonymise"}},
+    )
     guarded = start_proxy(
         tmp,
         mock.url,
@@ -207,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
             }
             # Interleaved proxy vs proxy-with-controls: "added" here is what the rate limit and caps cost.
             results["traffic_controls"] = sequential(client, proxy.url, controlled.url, args.n, False)
+            # Interleaved proxy vs proxy-with-pseudonymisation, on the 2 KB prompt.
+            results["data_protection"] = {
+                "non_streaming": sequential(client, proxy.url, protected.url, args.n, False, PROTECTED_CHAT),
+                "streaming": sequential(client, proxy.url, protected.url, args.n // 2, True, PROTECTED_CHAT),
+            }
             results["streaming_analysis"] = streaming_analysis_cost(
                 client, mock.url, proxy.url, guarded.url, args.n // 2
             )
@@ -217,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proxy.process.stop()
         controlled.process.stop()
+        protected.process.stop()
         guarded.process.stop()
         mock.process.stop()
     s, st = results["sequential_non_streaming"], results["sequential_streaming"]
@@ -243,6 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"rate limit + cost caps on (vs the same proxy without): added p50 {tc['added_p50_ms']:.2f} ms, "
         f"p99 {tc['added_p99_ms']:.2f} ms"
+    )
+    dp, dps = results["data_protection"]["non_streaming"], results["data_protection"]["streaming"]
+    print(
+        f"pseudonymisation on a 2 KB prompt with 3 values (vs the same proxy without): added p50 "
+        f"{dp['added_p50_ms']:.2f} ms, p99 {dp['added_p99_ms']:.2f} ms; streaming TTFT p50 "
+        f"{dps['added_ttft_p50_ms']:.2f} ms"
     )
     print(f"pipeline after the run: {json.dumps(results['proxy_pipeline_after_run'])}")
     out = Path(args.out)

@@ -281,3 +281,32 @@ def test_a_long_multilingual_prompt_is_protected_and_otherwise_untouched(
         assert sent == prompt.replace(EMAIL, "[EMAIL_1]").replace(CARD, "[CREDIT_CARD_1]")
     finally:
         proxy.process.stop()
+
+
+def test_a_secret_in_an_otlp_ingested_prompt_is_a_finding(tmp_path: Path, mock_upstream: MockUpstream) -> None:
+    proxy = start_proxy(tmp_path, mock_upstream.url, {"otel_ingest": {"enabled": True}})
+    try:
+        headers = tenant()
+        now = time.time_ns()
+        attributes = [
+            {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
+            {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+            {"key": "gen_ai.prompt", "value": {"stringValue": f"why does {GITHUB} not work?"}},
+            {"key": "gen_ai.completion", "value": {"stringValue": "Rotate it."}},
+        ]
+        span = {
+            "traceId": uuid.uuid4().hex,
+            "spanId": uuid.uuid4().hex[:16],
+            "name": "chat",
+            "startTimeUnixNano": str(now - 1_000_000),
+            "endTimeUnixNano": str(now),
+            "attributes": attributes,
+        }
+        payload = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+        assert httpx.post(f"{proxy.url}/v1/traces", json=payload, headers=headers).status_code == 200
+        [stored] = spans(proxy, headers)
+        secret = [f for f in stored["security_findings"] if f["finding_type"] == "secret_in_request"]
+        assert len(secret) == 1 and secret[0]["metadata"]["types"] == "github_token"
+        assert GITHUB not in json.dumps(stored["security_findings"])
+    finally:
+        proxy.process.stop()
