@@ -80,20 +80,41 @@ class SensitiveValue:
         return "secret" if self.kind in SECRET_KINDS else "pii"
 
 
-def _scoped(pattern: str) -> str:
-    return f"(?i:{pattern[4:]})" if pattern.startswith("(?i)") else f"(?:{pattern})"
-
-
-# One pass decides whether any secret pattern can match; the individual patterns run only then.
-_ANY_SECRET = re.compile("|".join(_scoped(p.pattern) for _, p, _ in _SECRETS))
+# A literal every match of a pattern contains: the pattern runs only when one of its literals is in the text (a
+# substring test costs a microsecond; a regex scan of 2 KB with a leading \b costs twenty). Case-insensitive
+# patterns are tested against the lowercased text.
+_TRIGGERS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "private_key": (("PRIVATE KEY",), False),
+    "jwt": (("eyJ",), False),
+    "aws_access_key": (("AKIA", "ASIA", "ABIA", "ACCA"), False),
+    "aws_secret_key": (("aws",), True),
+    "github_token": (("ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"), False),
+    "gitlab_token": (("glpat-",), False),
+    "slack_token": (("xox",), False),
+    "anthropic_key": (("sk-ant-",), False),
+    "openai_key": (("sk-",), False),
+    "stripe_key": (("_live_", "_test_"), False),
+    "google_api_key": (("AIza",), False),
+    "huggingface_token": (("hf_",), False),
+    "sendgrid_key": (("SG.",), False),
+    "npm_token": (("npm_",), False),
+    "connection_string_password": (("://",), False),
+    "credential_assignment": (("key", "secret", "token", "pass", "pwd"), True),
+}
+assert set(_TRIGGERS) == SECRET_KINDS
 
 
 def find_secrets(text: str) -> list[SensitiveValue]:
     """Secrets in ``text``, not overlapping, in pattern order (private keys first, assignments last)."""
     found: list[SensitiveValue] = []
-    if not _ANY_SECRET.search(text):
-        return found
+    lowered: str | None = None
     for kind, pattern, group in _SECRETS:
+        literals, fold = _TRIGGERS[kind]
+        if fold:
+            lowered = text.lower() if lowered is None else lowered
+        haystack = lowered if fold and lowered is not None else text
+        if not any(literal in haystack for literal in literals):
+            continue
         for match in pattern.finditer(text):
             start, end = match.span(group)
             if end > start and all(end <= v.start or start >= v.end for v in found):

@@ -106,6 +106,31 @@ def _in_url(text: str, start: int, end: int) -> bool:
     return any(m.start() <= start and end <= m.end() for m in _URL.finditer(text))
 
 
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _windows(text: str, marker: str, before: int, after: int) -> list[tuple[int, int]]:
+    spans = []
+    at = text.find(marker)
+    while at >= 0:
+        spans.append((max(0, at - before), min(len(text), at + after)))
+        at = text.find(marker, at + 1)
+    return _merge(spans)
+
+
+def _digit_windows(text: str) -> list[tuple[int, int]]:
+    """Around each run of digits: enough before for an IBAN's country code, a "+44" or the words that give an NHS
+    or SIN number its context, and after for a National Insurance number's final letter."""
+    return _merge((max(0, m.start() - 40), min(len(text), m.end() + 8)) for m in _DIGIT_RUN.finditer(text))
+
+
 def find_pii(text: str, phone_finder: PhoneFinder | None = None, *, include_code: bool = False) -> list[PiiMatch]:
     """Validated PII spans, left to right, not overlapping. Values inside code blocks are skipped unless
     ``include_code`` (analysis skips them to spare sample data in code; protection must not)."""
@@ -123,36 +148,44 @@ def find_pii(text: str, phone_finder: PhoneFinder | None = None, *, include_code
             return
         found.append(PiiMatch(pii_type, start, end, confidence))
 
-    for m in _EMAIL.finditer(text):
-        if not _in_url(text, m.start(), m.end()) or "mailto:" in text[max(0, m.start() - 7) : m.start()]:
-            add("email", m.start(), m.end(), 0.9)
-    for m in _SSN.finditer(text):
-        if ssn_valid(m.group(0)):
-            add("ssn", m.start(), m.end(), 0.95)
-    for m in _IBAN.finditer(text):
-        if iban_valid(m.group(0)):
-            add("iban", m.start(), m.end(), 0.85)
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            add("credit_card", m.start(), m.end(), 0.9)
-    for m in _UK_NIN.finditer(text):
-        add("uk_nin", m.start(), m.end(), 0.85)
-    for m in _NHS.finditer(text):
-        if nhs_valid(m.group(0)) and re.search(r"\bnhs\b", text[max(0, m.start() - 40) : m.start()], re.IGNORECASE):
-            add("nhs_number", m.start(), m.end(), 0.8)
-    for m in _SIN.finditer(text):
-        digits = re.sub(r"\D", "", m.group(0))
-        context = text[max(0, m.start() - 40) : m.start()].lower()
-        if luhn_valid(digits) and ("sin" in context or "social insurance" in context):
-            add("canadian_sin", m.start(), m.end(), 0.8)
-    phones = (
-        phone_finder(text)
-        if phone_finder is not None
-        else ((m.start(), m.end()) for m in _PHONE_FALLBACK.finditer(text))
-    )
-    for start, end in phones:
-        add("phone_number", start, end, 0.85)
+    # Every type but email lives around a run of digits, and email around an "@": the patterns (and the phone
+    # matcher, the slowest part) run only on those windows of the text, not over all of it.
+    for lo, hi in _windows(text, "@", 64, 256):
+        for m in _EMAIL.finditer(text, lo, hi):
+            if not _in_url(text, m.start(), m.end()) or "mailto:" in text[max(0, m.start() - 7) : m.start()]:
+                add("email", m.start(), m.end(), 0.9)
+    for lo, hi in _digit_windows(text):
+        for m in _SSN.finditer(text, lo, hi):
+            if ssn_valid(m.group(0)):
+                add("ssn", m.start(), m.end(), 0.95)
+        for m in _IBAN.finditer(text, lo, hi):
+            if iban_valid(m.group(0)):
+                add("iban", m.start(), m.end(), 0.85)
+        for m in _CARD.finditer(text, lo, hi):
+            digits = re.sub(r"\D", "", m.group(0))
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                add("credit_card", m.start(), m.end(), 0.9)
+        for m in _UK_NIN.finditer(text, lo, hi):
+            add("uk_nin", m.start(), m.end(), 0.85)
+        for m in _NHS.finditer(text, lo, hi):
+            context = text[max(0, m.start() - 40) : m.start()]
+            if nhs_valid(m.group(0)) and re.search(r"\bnhs\b", context, re.IGNORECASE):
+                add("nhs_number", m.start(), m.end(), 0.8)
+        for m in _SIN.finditer(text, lo, hi):
+            digits = re.sub(r"\D", "", m.group(0))
+            context = text[max(0, m.start() - 40) : m.start()].lower()
+            if luhn_valid(digits) and ("sin" in context or "social insurance" in context):
+                add("canadian_sin", m.start(), m.end(), 0.8)
+        runs = list(_DIGIT_RUN.finditer(text, lo, hi))
+        if all(any(f.start <= r.start() and r.end() <= f.end for f in found) for r in runs):
+            continue  # every digit run here is already a card, an IBAN, ...: the phone matcher has nothing left
+        phones = (
+            ((lo + a, lo + b) for a, b in phone_finder(text[lo:hi]))
+            if phone_finder is not None
+            else ((m.start(), m.end()) for m in _PHONE_FALLBACK.finditer(text, lo, hi))
+        )
+        for start, end in phones:
+            add("phone_number", start, end, 0.85)
     found.sort(key=lambda m: m.start)
     return found
 
