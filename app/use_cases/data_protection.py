@@ -19,7 +19,7 @@ from domain.tenancy import Rejection
 log = logging.getLogger("llmtrace.protection")
 
 # Bodies below this are scanned on the event loop: a thread hop costs more than the scan.
-INLINE_BYTES = 16_384
+INLINE_BYTES = 8_192
 
 
 class DataProtector:
