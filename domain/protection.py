@@ -500,12 +500,8 @@ class ProtectionDecision:
 _ACTIONS = {"redact": "redacted", "pseudonymise": "pseudonymised", "block": "blocked"}
 
 
-def decide(protection: Protection, policy: ProtectionPolicy, detected_at: str, new_id: Any) -> ProtectionDecision:
-    """From what was found to what happens: findings per category (types and counts, never values), a 403 in
-    block mode, the protected body otherwise."""
-    if not protection.found:
-        return ProtectionDecision(body=protection.body, tag=f"{policy.mode}: nothing found")
-    action = _ACTIONS[policy.mode]
+def request_findings(protection: Protection, action: str, detected_at: str, new_id: Any) -> list[SecurityFinding]:
+    """One finding per category found: types, counts and where (message, role, field); never the values."""
     findings = []
     for category, kinds, finding_type, severity in (
         ("secret", SECRET_KINDS, "secret_in_request", Severity.HIGH),
@@ -515,13 +511,13 @@ def decide(protection: Protection, policy: ProtectionPolicy, detected_at: str, n
         if not counts:
             continue
         summary = protected_summary(counts)
+        what = "Secrets" if category == "secret" else "Personal data"
         findings.append(
             SecurityFinding(
                 id=str(new_id()),
                 severity=severity,
                 finding_type=finding_type,
-                description=f"{'Secrets' if category == 'secret' else 'Personal data'} in the request {action}: "
-                f"{summary}",
+                description=f"{what} in the request {action}: {summary}",
                 confidence=0.95,
                 location="; ".join(protection.locations)[:500],
                 detected_at=detected_at,
@@ -534,6 +530,28 @@ def decide(protection: Protection, policy: ProtectionPolicy, detected_at: str, n
                 requires_alert=category == "secret",
             )
         )
+    return findings
+
+
+SECRETS_ONLY = ProtectionPolicy(mode="block", types=SECRET_KINDS)
+
+
+def locate_secrets(body: bytes, detected_at: str, new_id: Any) -> list[SecurityFinding]:
+    """Where a request that was not protected carried secrets (off the response path, for the trace)."""
+    try:
+        protection = protect_request(body, SECRETS_ONLY)
+    except ValueError:  # not UTF-8: the analysis of its text still runs
+        return []
+    return request_findings(protection, "detected", detected_at, new_id)
+
+
+def decide(protection: Protection, policy: ProtectionPolicy, detected_at: str, new_id: Any) -> ProtectionDecision:
+    """From what was found to what happens: findings per category (types and counts, never values), a 403 in
+    block mode, the protected body otherwise."""
+    if not protection.found:
+        return ProtectionDecision(body=protection.body, tag=f"{policy.mode}: nothing found")
+    action = _ACTIONS[policy.mode]
+    findings = request_findings(protection, action, detected_at, new_id)
     tag = f"{action}: {protected_summary(protection.counts)}"
     rejection = None
     if policy.mode == "block":

@@ -92,6 +92,9 @@ def analyze_span(
     if scope != "input_only" and response_text:
         findings += analyzer.analyze_response(response_text, now, toxicity=policy.toxicity)
     findings += analyzer.analyze_actions(span.agent_actions, now)
+    located = {f.finding_type for f in item.prior_findings if f.finding_type in ("secret_in_request", "pii_in_request")}
+    if located:  # found with its location before forwarding or at capture: one finding per fact
+        findings = [f for f in findings if f.finding_type not in located]
     findings += item.prior_findings
     if tenant is not None and tenant.security_thresholds:
         findings = [f for f in findings if _meets_tenant_threshold(f, tenant)]

@@ -7,7 +7,9 @@ analysed as raw text) and counted as a capture failure: nothing a client sends c
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import uuid
 from functools import partial
 
 import trio
@@ -15,7 +17,9 @@ import trio
 from app.messages import CapturedSpan
 from app.use_cases.access import SpendLedger
 from domain.capture import MAX_DECODED_BYTES, Capture, CompletedExchange, capture_exchange
+from domain.findings import SecurityFinding
 from domain.pricing import PricingTable
+from domain.protection import locate_secrets
 from ports.telemetry import Telemetry
 
 log = logging.getLogger("llmtrace.capture")
@@ -32,8 +36,17 @@ class PricingHolder:
 
 def _capture_all(
     batch: list[CompletedExchange], pricing: PricingTable | None, max_decoded_bytes: int
-) -> list[tuple[CompletedExchange, Capture]]:
-    return [(exchange, capture_exchange(exchange, pricing, max_decoded_bytes)) for exchange in batch]
+) -> list[tuple[CompletedExchange, Capture, tuple[SecurityFinding, ...]]]:
+    out = []
+    for exchange in batch:
+        found: tuple[SecurityFinding, ...] = ()
+        if exchange.request_body and "data_protection" not in exchange.tags:
+            # Unprotected: say where any secret sat (message, role, field) on the trace; the protector did it
+            # already for protected requests.
+            now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+            found = tuple(locate_secrets(exchange.request_body, now, uuid.uuid4))
+        out.append((exchange, capture_exchange(exchange, pricing, max_decoded_bytes), found))
+    return out
 
 
 async def run_capture(
@@ -60,7 +73,7 @@ async def run_capture(
             captured = await trio.to_thread.run_sync(
                 partial(_capture_all, batch, pricing.table, max_decoded_bytes), limiter=limiter
             )
-            for exchange, capture in captured:
+            for exchange, capture, secrets in captured:
                 span = capture.span
                 if capture.failure is not None:
                     log.warning("trace %s captured raw: %s", span.trace_id, capture.failure)
@@ -71,4 +84,4 @@ async def run_capture(
                         await spend.add(span.tenant_id, span.estimated_cost_usd, span.start_time, span.agent_id)
                     except Exception:  # noqa: BLE001 - spend tracking fails open, counted
                         telemetry.pipeline_failure("spend_ledger")
-                await spans.send(CapturedSpan(span, capture.analysis_text, exchange.inline_findings))
+                await spans.send(CapturedSpan(span, capture.analysis_text, (*exchange.inline_findings, *secrets)))

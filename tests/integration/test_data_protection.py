@@ -234,6 +234,7 @@ def test_a_tenant_policy_wins_over_the_config(tmp_path: Path, mock_upstream: Moc
         found = [f for s in spans(proxy, relaxed, 2) for f in s["security_findings"]]
         secret = [f for f in found if f["finding_type"] == "secret_in_request"]
         assert len(secret) == 1 and "openai_key x1" in secret[0]["description"] and OPENAI_KEY not in str(found)
+        assert secret[0]["location"] == "messages[0] (user) content" and secret[0]["metadata"]["action"] == "detected"
     finally:
         proxy.process.stop()
 

@@ -121,3 +121,15 @@ def test_held_text_is_released_when_the_stream_moves_on() -> None:
     restorer = StreamRestorer({"[EMAIL_1]": EMAIL})
     out = b"".join(restorer.feed(e) for e in sse("ends with [EMA", None))
     assert streamed_text(out) == "ends with [EMA"
+
+
+def test_unprotected_secrets_are_located_without_their_values() -> None:
+    from domain.protection import locate_secrets
+
+    body = json.dumps(
+        {"model": "m", "messages": [{"role": "system", "content": "hi"}, {"role": "user", "content": f"key {KEY}"}]}
+    ).encode()
+    [finding] = locate_secrets(body, "now", lambda: "id")
+    assert finding.finding_type == "secret_in_request" and finding.location == "messages[1] (user) content"
+    assert finding.metadata["action"] == "detected" and KEY not in json.dumps(finding.to_json())
+    assert locate_secrets(b"\xff\xfe", "now", lambda: "id") == []
