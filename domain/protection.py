@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from domain.findings import SecurityFinding, Severity
+from domain.json_text import MAX_DEPTH, parse_json
 from domain.security.pii import PhoneFinder, find_pii
 from domain.tenancy import Rejection
 
@@ -302,9 +303,13 @@ def protect_request(body: bytes, policy: ProtectionPolicy, phone_finder: PhoneFi
         return "".join(out)
 
     try:
-        data = json.loads(text)
+        parsed = parse_json(text)
     except ValueError:
-        data = None
+        parsed = None
+    if parsed is not None and parsed.pruned:
+        # Rewriting would drop what lies deeper than the parser goes: the caller's on_error decides.
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    data = parsed.value if parsed is not None else None
     if not isinstance(data, (dict, list)):
         new = rewrite(text, "body")
         out = body if new is None else new.encode("utf-8")
@@ -329,26 +334,19 @@ def restore_text(text: str, restore: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: restore.get(m.group(0), m.group(0)), text)
 
 
-def _restore_all(node: Any, restore: Mapping[str, str]) -> Any:
-    if isinstance(node, str):
-        return restore_text(node, restore)
-    if isinstance(node, dict):
-        return {k: _restore_all(v, restore) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_restore_all(v, restore) for v in node]
-    return node
-
-
 def restore_body(body: bytes, restore: Mapping[str, str]) -> bytes:
-    """A whole response with the placeholders replaced by the originals (JSON stays valid JSON)."""
+    """A whole response with the placeholders replaced by the originals. Placeholders contain no quotes or
+    backslashes, so in a JSON body each sits inside a string and is replaced by the JSON-escaped original: the
+    body stays valid JSON, byte for byte otherwise, and nothing is parsed (no depth to exploit)."""
     if not restore or b"[" not in body:
         return body
-    try:
-        data = json.loads(body)
-    except ValueError:
-        text = body.decode("utf-8", errors="surrogateescape")
-        return restore_text(text, restore).encode("utf-8", errors="surrogateescape")
-    return json.dumps(_restore_all(data, restore), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = body.decode("utf-8", errors="surrogateescape")
+    if text.lstrip()[:1] in ("{", "["):
+        escaped = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in restore.items()}
+        text = restore_text(text, escaped)
+    else:
+        text = restore_text(text, restore)
+    return text.encode("utf-8", errors="surrogateescape")
 
 
 _PARTIAL = re.compile(r"\[(?:[A-Z][A-Z_]*\d*)?$")
@@ -416,7 +414,13 @@ class StreamRestorer:
             self._pending = normalised
             return b""
         complete, self._pending = normalised[: end + 2], normalised[end + 2 :]
-        return b"".join(self._event(event + b"\n\n") for event in complete[:-2].split(b"\n\n"))
+        return b"".join(self._safe_event(event + b"\n\n") for event in complete[:-2].split(b"\n\n"))
+
+    def _safe_event(self, event: bytes) -> bytes:
+        try:
+            return self._event(event)
+        except RecursionError:  # hostile nesting: forwarded as it came
+            return event
 
     def finish(self) -> bytes:
         out = self._release_all()
@@ -455,7 +459,7 @@ class StreamRestorer:
             return event
         try:
             data = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON we can rewrite: forwarded as it came
             return event
         prefix = b"".join(line + b"\n" for line in lines if not line.startswith(b"data:"))
         deltas = list(_deltas(data))
@@ -470,16 +474,17 @@ class StreamRestorer:
             if restored != text:
                 container[field] = restored
                 changed = True
-        out = b""
-        if not deltas and self._held:
-            out = self._release_all()  # the stream moved on (a stop or a final event): nothing is held past it
         if not deltas:
-            restored_data = _restore_all(data, self._restore)
-            if restored_data != data:
-                data, changed = restored_data, True
+            # The stream moved on (a stop or a final event): nothing is held past it; complete placeholders in the
+            # event (a final full text) are restored in place, JSON-escaped.
+            out = self._release_all() if self._held else b""
+            restored_payload = restore_body(payload, self._restore)
+            if restored_payload == payload:
+                return out + event
+            return out + prefix + b"data: " + restored_payload + b"\n\n"
         if not changed:
-            return out + event
-        return out + prefix + b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
+            return event
+        return prefix + b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
 
 
 def protected_summary(counts: Mapping[str, int]) -> str:
@@ -540,7 +545,7 @@ def locate_secrets(body: bytes, detected_at: str, new_id: Any) -> list[SecurityF
     """Where a request that was not protected carried secrets (off the response path, for the trace)."""
     try:
         protection = protect_request(body, SECRETS_ONLY)
-    except ValueError:  # not UTF-8: the analysis of its text still runs
+    except Exception:  # noqa: BLE001 - hostile or unreadable body: the analysis of its text still runs
         return []
     return request_findings(protection, "detected", detected_at, new_id)
 

@@ -133,3 +133,27 @@ def test_unprotected_secrets_are_located_without_their_values() -> None:
     assert finding.finding_type == "secret_in_request" and finding.location == "messages[1] (user) content"
     assert finding.metadata["action"] == "detected" and KEY not in json.dumps(finding.to_json())
     assert locate_secrets(b"\xff\xfe", "now", lambda: "id") == []
+
+
+def test_hostile_nesting_never_raises_past_the_policy() -> None:
+    from domain.protection import locate_secrets
+
+    deep = (
+        b'{"model":"m","metadata":'
+        + b"[" * 5000
+        + b"]" * 5000
+        + b',"messages":[{"role":"user","content":"'
+        + (KEY.encode() + b'"}]}')
+    )
+    with pytest.raises(ValueError, match="nested deeper"):
+        protect_request(deep, ProtectionPolicy(mode="redact"))  # the proxy's on_error decides
+    assert locate_secrets(deep, "now", lambda: "id") == []  # capture goes on; the analysis reads the text
+    assert (
+        restore_body(b'{"a":' + b"[" * 5000 + b'"[EMAIL_1]"' + b"]" * 5000 + b"}", {"[EMAIL_1]": EMAIL}).count(
+            EMAIL.encode()
+        )
+        == 1
+    )
+    restorer = StreamRestorer({"[EMAIL_1]": EMAIL})
+    event = b'data: {"choices":' + b"[" * 5000 + b"]" * 5000 + b"}\n\n"
+    assert restorer.feed(event) == event
