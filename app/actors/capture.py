@@ -44,7 +44,10 @@ def _capture_all(
             # Unprotected: say where any secret sat (message, role, field) on the trace; the protector did it
             # already for protected requests.
             now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-            found = tuple(locate_secrets(exchange.request_body, now, uuid.uuid4))
+            try:
+                found = tuple(locate_secrets(exchange.request_body, now, uuid.uuid4))
+            except Exception:  # never let one body stop the actor; the analysis still reads it
+                log.exception("locating secrets failed for trace %s", exchange.trace_id)
         out.append((exchange, capture_exchange(exchange, pricing, max_decoded_bytes), found))
     return out
 
