@@ -183,6 +183,7 @@ class RegexSecurityAnalyzer:
         )
 
     def _injection(self, text: str, collector: _Collector, extra: Mapping[str, str]) -> None:
+        text = text.lower()  # the catalogue is compiled case-sensitive over lower-cased text
         for pattern in PATTERNS:
             if pattern.regex.search(text):
                 collector.add(

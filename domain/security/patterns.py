@@ -1,7 +1,8 @@
 """The request-side pattern catalogue: prompt injection, jailbreaks, role injection, prompt extraction, shell and SQL
 injection, data exfiltration, header injection, and the auxiliary persuasion signals.
 
-Patterns read normalised, lower-cased text. They require the *structure* of an attack (a verb aimed at the model's
+Patterns read normalised, lower-cased text (the analyser lowers it once; the patterns are compiled case-sensitive,
+which halves their cost against IGNORECASE, and contain no upper-case literals: a unit test checks). They require the *structure* of an attack (a verb aimed at the model's
 instructions, a persona that drops its rules), not trigger words alone, because benign prompts say "ignore", "system"
 and "override" all the time.
 """
@@ -51,7 +52,7 @@ _REVEAL = _alt("reveal", "show", "print", "output", "display", "repeat", "tell m
                "encode", "translate", "summari[sz]e", "what (?:is|are|was|were)")  # fmt: skip
 
 PATTERNS: tuple[Pattern, ...] = tuple(
-    Pattern(name, kind, severity, conf, re.compile(rx, re.IGNORECASE | re.DOTALL))
+    Pattern(name, kind, severity, conf, re.compile(rx, re.DOTALL))
     for name, kind, severity, conf, rx in [
         # --- prompt injection ---------------------------------------------------------------------------------
         (
@@ -458,7 +459,7 @@ PATTERNS: tuple[Pattern, ...] = tuple(
 # Weak persuasion signals (the DMPI-PMHFE "auxiliary" features). They feed the score only up to 30: never alone
 # enough to flag a prompt, but recorded so an analyst sees them.
 AUXILIARY: tuple[Pattern, ...] = tuple(
-    Pattern(name, kind, Severity.MEDIUM, conf, re.compile(rx, re.IGNORECASE))
+    Pattern(name, kind, Severity.MEDIUM, conf, re.compile(rx))
     for name, kind, conf, rx in [
         ("tip_reward", "is_incentive", 0.65, r"\b(?:i(?:'ll| will) tip|\$\d+ tip|you(?:'ll| will) be rewarded)\b"),
         ("urgent", "is_urgent", 0.65, r"\b(?:urgent(?:ly)?|immediately|right now|life or death|emergency)\b"),

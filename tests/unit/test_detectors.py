@@ -271,3 +271,15 @@ def test_eval_cli(tmp_path: Path) -> None:
     bad.write_text('{"id": "1", "text": "x", "label": "benign"}\n{not json\n')
     failed = subprocess.run([EVAL, "--dataset", str(bad)], capture_output=True, text=True)
     assert failed.returncode == 2 and f"{bad}:2: not valid JSON" in failed.stderr
+
+
+def test_the_pattern_catalogue_has_no_upper_case_literals() -> None:
+    """PATTERNS and AUXILIARY run case-sensitive over lower-cased text: an upper-case literal could never match."""
+    import re
+
+    from domain.security.patterns import AUXILIARY, PATTERNS
+
+    for pattern in (*PATTERNS, *AUXILIARY):
+        source = re.sub(r"\\[A-Za-z]", "", pattern.regex.pattern)  # escapes such as \s \b \S
+        assert not any(ch.isupper() for ch in source), pattern.name
+        assert not pattern.regex.flags & re.IGNORECASE
