@@ -15,6 +15,7 @@ import contextlib
 import logging
 import resource
 import signal
+import sys
 import time
 from collections.abc import Mapping
 from functools import partial
@@ -194,6 +195,7 @@ async def open_stores(config: ProxyConfig) -> tuple[TraceRepository, MetadataRep
 
 
 UPSTREAM_POOL_SHARDS = 16
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def rate_limit_policy(config: ProxyConfig) -> RateLimitPolicy:
@@ -330,6 +332,10 @@ async def _serve_proxy(
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
     listener = hypercorn_config(config)  # a bad certificate fails here, before any store or model is opened
+    # The actors' worker threads (capture, analysis: regex and models) hold the GIL in long stretches; the event
+    # loop that forwards waits up to one switch interval to get it back. 1 ms instead of Python's 5 ms: measured
+    # interleaved against 5 ms, -0.2 to -0.8 ms p50 and -0.7 to -7.7 ms p99 with 2 KB prompts, neutral on short ones.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     shutdown = shutdown or trio.Event()
     raise_open_files_limit()
     telemetry = PrometheusTelemetry()
