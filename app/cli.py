@@ -119,7 +119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.supervisor import StartupError, serve_proxy
 
     try:
-        trio.run(serve_proxy, config)
+        profile_path = os.environ.get("LLMTRACE_PROFILE_OUT")
+        if profile_path:  # `just bench overhead --profile`: a cProfile of the whole proxy process, written at exit
+            import cProfile
+
+            profiler = cProfile.Profile()
+            try:
+                profiler.runcall(lambda: trio.run(serve_proxy, config))
+            finally:
+                profiler.dump_stats(profile_path)
+        else:
+            trio.run(serve_proxy, config)
     except BaseException as error:
         reason = _startup_failure(error, StartupError, config.listen_addr)
         if reason is None:

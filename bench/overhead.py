@@ -166,6 +166,38 @@ def streaming_analysis_cost(client: httpx.Client, direct: str, plain: str, guard
     return result
 
 
+def profile(n: int, rules_only: bool) -> int:
+    """The proxy under cProfile while it serves ``n`` sequential non-streaming requests (py-spy is not a dependency;
+    cProfile slows Python code down, so read the shares, not the absolute times)."""
+    import pstats
+
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
+    stats_path = results / "overhead-profile.pstats"
+    tmp = Path(tempfile.mkdtemp(prefix="llmtrace-profile-"))
+    mock = start_mock(tmp)
+    proxy = start_proxy(
+        tmp,
+        mock.url,
+        {"logging": {"level": "warn"}, "security_analysis": {"ml_enabled": not rules_only}},
+        env={"LLMTRACE_PROFILE_OUT": str(stats_path)},
+    )
+    try:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(n):
+                assert client.post(f"{proxy.url}/v1/chat/completions", json=CHAT).status_code == 200
+    finally:
+        proxy.process.stop()
+        mock.process.stop()
+    text = results / "overhead-profile.txt"
+    with text.open("w") as handle:
+        stats = pstats.Stats(str(stats_path), stream=handle)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(40)
+    print(f"profile of {n} sequential requests: {stats_path} (snakeviz/pstats) and {text}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="just bench overhead")
     parser.add_argument("-n", type=int, default=500, help="sequential requests per side")
@@ -173,7 +205,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--out", default="bench/results/overhead.json")
     parser.add_argument("--rules-only", action="store_true", help="security analysis without the ML models")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only profile the proxy (cProfile) over the sequential non-streaming case; write "
+        "bench/results/overhead-profile.{pstats,txt}",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        return profile(args.n, args.rules_only)
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-"))
     mock = start_mock(tmp)
     # Product defaults: capture, storage and the security analysis with the ML ensemble all running.
@@ -279,6 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out}")
+    if args.out == parser.get_default("out"):
+        # The history the regression guard reads (`just bench compare`): one file per run, never overwritten.
+        history = out.parent / "overhead-history"
+        history.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        (history / f"{stamp}{'-rules' if args.rules_only else ''}.json").write_text(json.dumps(results, indent=2))
+        from bench.compare import compare_last
+
+        compare_last(history, rules_only=args.rules_only)
     return 0
 
 
