@@ -197,7 +197,7 @@ async def open_stores(config: ProxyConfig) -> tuple[TraceRepository, MetadataRep
 
 
 UPSTREAM_POOL_SHARDS = 16
-GIL_SWITCH_INTERVAL_S = 0.001
+GIL_SWITCH_INTERVAL_S = 0.002
 
 
 def rate_limit_policy(config: ProxyConfig) -> RateLimitPolicy:
@@ -343,8 +343,9 @@ async def _serve_proxy(
 ) -> None:
     listener = hypercorn_config(config)  # a bad certificate fails here, before any store or model is opened
     # The actors' worker threads (capture, analysis: regex and models) hold the GIL in long stretches; the event
-    # loop that forwards waits up to one switch interval to get it back. 1 ms instead of Python's 5 ms: measured
-    # interleaved against 5 ms, -0.2 to -0.8 ms p50 and -0.7 to -7.7 ms p99 with 2 KB prompts, neutral on short ones.
+    # loop that forwards waits up to one switch interval to get it back. Python's 5 ms let a small request wait
+    # behind the analysis of a large one (head-of-line worst 127 ms against 81 ms at 2 ms); 1 ms measured -0.2 to
+    # -0.8 ms p50 with 2 KB prompts but cost 15% more CPU with 1,000 concurrent streams (2 ms: 5-10%).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     shutdown = shutdown or trio.Event()
     raise_open_files_limit()
