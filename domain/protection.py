@@ -398,7 +398,7 @@ class StreamRestorer:
     """Rewrites an SSE stream so the client sees its own values: text fragments are joined per stream, a fragment
     that ends in what may be the start of a placeholder is held back until the next fragment completes it (or shows
     it is not one), and complete placeholders anywhere in an event are replaced. Events with nothing to change go
-    out byte for byte, as they came."""
+    out as they came (line endings normalised to LF, which SSE treats alike)."""
 
     def __init__(self, restore: Mapping[str, str]) -> None:
         self._restore = dict(restore)
