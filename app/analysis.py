@@ -7,17 +7,12 @@ says ``ml.status: failed`` with the reason.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from adapters.security.phones import find_phone_numbers
-from app.settings import ProxyConfig
-from domain.findings import SecurityFinding
+from app.settings import Features, ProxyConfig
 from domain.security.analyzer import RegexSecurityAnalyzer
-from domain.security.pii import PiiMatch
-from domain.traces import AgentAction
 from ports.security import SecurityAnalyzer
 
 log = logging.getLogger("llmtrace.ml")
@@ -27,7 +22,7 @@ def build_analyzer(config: ProxyConfig) -> RegexSecurityAnalyzer:
     return RegexSecurityAnalyzer(
         operating_point=config.security_analysis.operating_point,
         phone_finder=find_phone_numbers,
-        toxicity_enabled=config.output_safety.toxicity_enabled or config.output_safety.enabled,
+        toxicity_enabled=Features.of(config).toxicity,
     )
 
 
@@ -63,7 +58,7 @@ def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[Se
             head,
             config.security_analysis.over_defence,
             ner_enabled=config.security_analysis.ner_enabled,
-            toxicity_model=config.output_safety.toxicity_model == "builtin" and config.output_safety.toxicity_enabled,
+            toxicity_model=Features.of(config).toxicity_model,
             toxicity_threshold=config.output_safety.toxicity_threshold,
             harmful_requests=config.security_analysis.harmful_requests_enabled,
         )
@@ -72,38 +67,3 @@ def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[Se
         return None, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     log.info("ML detectors loaded in %.1fs", seconds)
     return analyzer, {"status": "loaded", "load_time_ms": round(seconds * 1000), **analyzer.describe()}
-
-
-class AnalyzerSwitch:
-    """The analyzer in use; starts with the rules and switches to the ensemble when (if) it loads."""
-
-    def __init__(self, initial: SecurityAnalyzer) -> None:
-        self.current = initial
-
-    @property
-    def name(self) -> str:
-        return self.current.name
-
-    def warm(self, texts: Sequence[str]) -> None:
-        self.current.warm(texts)
-
-    def analyze_request(
-        self, text: str, now: dt.datetime | None = None, *, fast: bool = False
-    ) -> list[SecurityFinding]:
-        return self.current.analyze_request(text, now, fast=fast)
-
-    def analyze_response(
-        self,
-        text: str,
-        now: dt.datetime | None = None,
-        *,
-        location: str = "response.content",
-        toxicity: bool | None = None,
-    ) -> list[SecurityFinding]:
-        return self.current.analyze_response(text, now, location=location, toxicity=toxicity)
-
-    def analyze_actions(self, actions: Iterable[AgentAction], now: dt.datetime | None = None) -> list[SecurityFinding]:
-        return self.current.analyze_actions(actions, now)
-
-    def pii_matches(self, text: str) -> list[PiiMatch]:
-        return self.current.pii_matches(text)

@@ -45,7 +45,7 @@ def setup_logging(level: str, fmt: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.supervisor import version
+    from app.version import version
 
     def add_common(p: argparse.ArgumentParser, default: object) -> None:
         p.add_argument("-c", "--config", default=default, help="YAML config file (env LLMTRACE_CONFIG)")

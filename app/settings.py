@@ -270,6 +270,44 @@ class ProxyConfig:
         return host.strip("[]") or "0.0.0.0", int(port)
 
 
+@attrs.frozen(kw_only=True)
+class Features:
+    """What is on, worked out once from the config: every component asks here, never re-derives it."""
+
+    security_analysis: bool
+    ml: bool
+    ml_preload: bool
+    output_safety: bool  # post-hoc analysis of responses for unsafe output
+    toxicity: bool  # toxicity scoring of responses (keyword lists; the packaged model with ml)
+    toxicity_model: bool  # load the packaged toxicity model
+    stream_security: bool  # inline checks of streamed output
+    stream_output_safety: bool
+    alerts: bool
+    otel_export: bool
+    otel_ingest: bool
+    grpc: bool
+
+    @classmethod
+    def of(cls, config: ProxyConfig) -> Features:
+        output_safety = config.output_safety.enabled
+        toxicity = output_safety and config.output_safety.toxicity_enabled
+        ml = config.security_analysis.ml_enabled
+        return cls(
+            security_analysis=config.enable_security_analysis,
+            ml=ml,
+            ml_preload=ml and config.security_analysis.ml_preload,
+            output_safety=output_safety,
+            toxicity=toxicity,
+            toxicity_model=ml and toxicity and config.output_safety.toxicity_model == "builtin",
+            stream_security=config.streaming_analysis.enabled,
+            stream_output_safety=config.streaming_analysis.output_enabled and output_safety,
+            alerts=config.alerts.enabled,
+            otel_export=config.otel_export.enabled,
+            otel_ingest=config.otel_ingest.enabled,
+            grpc=config.grpc.enabled,
+        )
+
+
 # Environment variables of the reference, mapped to dotted keys.
 ENV_KEYS: Mapping[str, str] = {
     "LLMTRACE_LOG_LEVEL": "logging.level",

@@ -63,6 +63,7 @@ class CompletedExchange:
     content_encoding: str | None = None
     tags: Mapping[str, str] = attrs.field(factory=dict)
     inline_findings: tuple[SecurityFinding, ...] = ()  # from enforcement and streaming checks
+    request_summary: RequestSummary | None = None  # the body as already read on the request path, if it was
 
 
 def agent_actions_from_tool_calls(calls: tuple[ToolCall, ...], at: dt.datetime) -> tuple[AgentAction, ...]:
@@ -222,7 +223,7 @@ def capture_exchange(
     cannot be understood is still captured, raw, and analysed as raw text, so no body can evade the trace."""
     try:
         decoded, cut = decode_content(exchange.response_body, exchange.content_encoding, max_decoded_bytes)
-        request = summarize_request(exchange.path, exchange.request_body)
+        request = exchange.request_summary or summarize_request(exchange.path, exchange.request_body)
         span = build_span(exchange, pricing, decoded, request)
         if cut:
             span = attrs.evolve(span, tags={**span.tags, "response_decoding": f"cut at {max_decoded_bytes} bytes"})

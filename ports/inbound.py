@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from domain.alerting import Alert
 from domain.capture import CompletedExchange
+from domain.exchange import RequestReading, RequestSummary
 from domain.findings import SecurityFinding
 from domain.protection import ProtectionDecision
 from domain.queries import AuditQuery, Page
@@ -36,8 +37,9 @@ class ExchangeRecorder(Protocol):
 class RequestEnforcer(Protocol):
     active: bool
 
-    async def check(self, path: str, body: bytes) -> EnforcementDecision:
-        """Analyse a request before it is forwarded. Fails open (returns a ``log`` decision) on error or timeout."""
+    async def check(self, request: RequestReading) -> EnforcementDecision:
+        """Analyse a request before it is forwarded (its body read once, shared with capture). Fails open (returns
+        a ``log`` decision) on error or timeout."""
 
 
 class OutputStreamGuard(Protocol):
@@ -76,8 +78,8 @@ class ProxyAdmission(Protocol):
     async def admit(self, headers: Mapping[bytes, bytes]) -> Admission:
         """The tenant of a proxied request, or why it is refused (401, 429, 503) before anything is forwarded."""
 
-    def check_tokens(self, admission: Admission, path: str, body: bytes) -> Rejection | None:
-        """The admission's token cap against the request body (429 when exceeded)."""
+    def check_tokens(self, admission: Admission, request: RequestSummary) -> Rejection | None:
+        """The admission's token cap against the request as read (429 when exceeded)."""
 
     def is_proxy_credential(self, authorization: bytes) -> bool:
         """Whether an ``Authorization`` value is an LLMTrace credential (never forwarded to the provider)."""

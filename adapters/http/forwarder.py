@@ -35,6 +35,7 @@ import httpx
 import trio
 
 from domain.capture import CompletedExchange
+from domain.exchange import RequestReading
 from domain.findings import SecurityFinding
 from domain.protection import StreamRestorer, restore_body
 from domain.providers import detect_provider
@@ -347,11 +348,13 @@ class Forwarder:
             return
         except ClientDisconnected:
             return
+        reading = RequestReading(path, body)  # read at most once, by the first that needs it; capture reuses it
         if admission.token_cap is not None:
             if len(body) > 65_536:
-                refused = await trio.to_thread.run_sync(self._gate.check_tokens, admission, path, body)
+                summary = await trio.to_thread.run_sync(lambda: reading.summary)
             else:
-                refused = self._gate.check_tokens(admission, path, body)
+                summary = reading.summary
+            refused = self._gate.check_tokens(admission, summary)
             if refused is not None:
                 await send_rejection(send, refused)
                 return
@@ -362,6 +365,7 @@ class Forwarder:
             if declared is not None and declared.isdigit():
                 forward_headers.append((b"content-length", declared))
             body = body[: self._capture_limit]
+            reading = RequestReading(path, body)
             tags["capture_truncated"] = "request"
         method: str = scope["method"]
         provider_header = headers_in.get(b"x-llmtrace-provider")
@@ -394,6 +398,7 @@ class Forwarder:
                     content_encoding=outcome.content_encoding,
                     tags=tags,
                     inline_findings=tuple(inline),
+                    request_summary=reading.parsed_summary if reading.body is body else None,
                 )
             )
 
@@ -411,10 +416,11 @@ class Forwarder:
                     return
                 if complete:
                     body = content = protection.body
+                    reading = RequestReading(path, body)
                 restore = protection.restore
         flag_headers: list[tuple[bytes, bytes]] = list(admission.headers)
         if self._enforcer is not None:
-            decision = await self._enforcer.check(path, body)
+            decision = await self._enforcer.check(reading)
             inline.extend(decision.findings)
             if decision.action == "block":
                 tags["enforcement"] = "blocked"

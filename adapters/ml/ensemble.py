@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -65,16 +66,25 @@ class PromptClassifier:
         }
         self.head_path = head_path
         self._cache: collections.OrderedDict[str, dict[str, float]] = collections.OrderedDict()
+        self._cache_lock = threading.Lock()  # post-hoc analysis and enforcement call from different threads
 
     def scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Per text, each head's probability. Recent results are cached, so ``warm`` batches pay once."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
+        found: dict[str, dict[str, float]] = {}
+        with self._cache_lock:
+            for text in dict.fromkeys(texts):
+                if text in self._cache:
+                    found[text] = self._cache[text]
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:  # the embedder serialises model calls itself; the cache lock is never held across one
             for text, windows in zip(missing, self.embedder.embed_windows(missing, layers=self.layers), strict=True):
-                self._cache[text] = {name: head.probability(windows) for name, head in self.heads.items()}
+                found[text] = {name: head.probability(windows) for name, head in self.heads.items()}
+            with self._cache_lock:
+                for text in missing:
+                    self._cache[text] = found[text]
                 while len(self._cache) > 512:
                     self._cache.popitem(last=False)
-        return [self._cache[t] for t in texts]
+        return [found[t] for t in texts]
 
 
 class _Head:

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
-import redis
-import trio
-
+from adapters.storage.redis_client import RedisConnection, connection
 from domain.traffic import BucketLimit, BucketVerdict, bucket_verdict, take_token
-from ports.repositories import StorageUnavailable
-
-T = TypeVar("T")
 
 
 class InMemoryCounters:
@@ -66,20 +60,12 @@ return {allowed, tostring(tokens)}
 
 
 class RedisCounters:
-    def __init__(self, url: str, prefix: str = "llmtrace:") -> None:
-        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._prefix = prefix
+    def __init__(self, redis_connection: RedisConnection | str, prefix: str = "llmtrace:") -> None:
+        self._redis = connection(redis_connection, prefix)
+        self._client = self._redis.client
+        self._prefix = self._redis.prefix
         self._bucket = self._client.register_script(TOKEN_BUCKET)
-        self._limiter = trio.CapacityLimiter(8)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        def work() -> T:
-            try:
-                return fn()
-            except redis.RedisError as exc:
-                raise StorageUnavailable(f"redis: {exc}") from exc
-
-        return await trio.to_thread.run_sync(work, limiter=self._limiter)
+        self._run = self._redis.run
 
     async def take(self, key: str, limit: BucketLimit) -> BucketVerdict:
         name = self._prefix + key
@@ -122,7 +108,7 @@ class RedisCounters:
         return [float(v) if v else 0.0 for v in values]
 
     async def health_check(self) -> None:
-        await self._run(self._client.ping)
+        await self._redis.health_check()
 
     async def close(self) -> None:
-        self._client.close()
+        await self._redis.close()

@@ -1,35 +1,19 @@
 """Cooldowns in Redis, shared by every proxy replica (``SET NX PX`` claims, ``INCR``/``GETDEL`` counters).
 
-The redis-py sync client runs in worker threads (redis.asyncio is asyncio-only); each call is one short command.
+Commands go through the proxy's one ``RedisConnection`` (worker threads, bounded).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-import redis
-import trio
-
-from ports.repositories import StorageUnavailable
-
-T = TypeVar("T")
+from adapters.storage.redis_client import RedisConnection, connection
 
 
 class RedisDedupStore:
-    def __init__(self, url: str, prefix: str = "llmtrace:") -> None:
-        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._prefix = prefix
-        self._limiter = trio.CapacityLimiter(8)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        def work() -> T:
-            try:
-                return fn()
-            except redis.RedisError as exc:
-                raise StorageUnavailable(f"redis: {exc}") from exc
-
-        return await trio.to_thread.run_sync(work, limiter=self._limiter)
+    def __init__(self, redis_connection: RedisConnection | str, prefix: str = "llmtrace:") -> None:
+        self._redis = connection(redis_connection, prefix)
+        self._client = self._redis.client
+        self._prefix = self._redis.prefix
+        self._run = self._redis.run
 
     async def claim(self, key: str, ttl_s: float) -> bool:
         name = self._prefix + key
@@ -45,7 +29,7 @@ class RedisDedupStore:
         return int(value) if value else 0
 
     async def health_check(self) -> None:
-        await self._run(self._client.ping)
+        await self._redis.health_check()
 
     async def close(self) -> None:
-        self._client.close()
+        await self._redis.close()

@@ -1,7 +1,7 @@
 """Alert engine: analysed spans in, alerts out to webhook, Slack, PagerDuty and email.
 
-Graph: ``offer(span)`` (non-blocking, from the analysis actor) -> candidates (cap 256, drop newest when full,
-counted) -> evaluator (channel thresholds, cooldown per tenant and finding type through the DedupStore, alert
+Graph: the intake tap (``intake()``; offered to by the analysis actor, which owns and closes it; cap 256, drop newest
+when full, counted) -> evaluator (channel thresholds, cooldown per tenant and finding type through the DedupStore, alert
 stored) -> one delivery queue per channel (cap 256, drop newest when full, counted) -> delivery worker (tenacity
 retries with exponential backoff, a timeout per attempt). An escalation loop re-sends alerts nobody acknowledged
 within ``escalate_after_seconds`` at one severity higher. Nothing here can slow analysis or proxying.
@@ -17,6 +17,7 @@ import attrs
 import tenacity
 import trio
 
+from app.messages import SpanTap
 from domain.alerting import (
     Alert,
     AlertChannel,
@@ -73,39 +74,43 @@ class AlertEngine:
         self._alerts = alerts
         self._notifier = notifier
         self._telemetry = telemetry
-        self._candidates_send, self._candidates = trio.open_memory_channel[TraceSpan](CANDIDATE_CAPACITY)
         self._queues = {ch.name: trio.open_memory_channel[Delivery](DELIVERY_CAPACITY) for ch in policy.channels}
         self.dropped = 0
 
-    # -- intake (called from the analysis actor; never blocks) ---------------------------------------------------
-    def offer(self, span: TraceSpan) -> None:
-        if not alertable(span.security_findings):
-            return
-        try:
-            self._candidates_send.send_nowait(span)
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+    # -- intake (owned and closed by the analysis actor; offering never blocks) --------------------------------
+    def intake(self, capacity: int = CANDIDATE_CAPACITY) -> tuple[SpanTap, trio.MemoryReceiveChannel[TraceSpan]]:
+        """The tap the analysis actor offers analysed spans to, and the receiving end to give ``run``."""
+
+        def dropped() -> None:
             self.dropped += 1
             self._telemetry.alert_event("dropped", "candidates")
 
-    def close(self) -> None:
-        self._candidates_send.close()
+        return SpanTap.open(capacity, accepts=lambda span: bool(alertable(span.security_findings)), on_drop=dropped)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self,
+        candidates: trio.MemoryReceiveChannel[TraceSpan],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Ends when the intake is closed and drained; queued deliveries get ``2 * attempt_timeout_s`` to finish."""
         async with trio.open_nursery() as nursery:
             for channel in self.policy.channels:
                 nursery.start_soon(self._deliver, channel, self._queues[channel.name][1])
+            escalation = trio.CancelScope()
             if self.policy.escalation_enabled:
-                nursery.start_soon(self._escalate_loop)
+                nursery.start_soon(self._escalate_loop, escalation)
             task_status.started()
-            await self._evaluate()
+            await self._evaluate(candidates)
+            escalation.cancel()  # nothing new to escalate once evaluation ends; shutdown never waits on it
             for send, _ in self._queues.values():
                 await send.aclose()
             nursery.cancel_scope.deadline = trio.current_time() + 2 * self.policy.attempt_timeout_s
 
     # -- evaluation -------------------------------------------------------------------------------------------
-    async def _evaluate(self) -> None:
-        async with self._candidates:
-            async for span in self._candidates:
+    async def _evaluate(self, candidates: trio.MemoryReceiveChannel[TraceSpan]) -> None:
+        async with candidates:
+            async for span in candidates:
                 try:
                     await self._consider(span)
                 except Exception:
@@ -198,8 +203,12 @@ class AlertEngine:
                     self._telemetry.alert_event("failed", channel.kind.value)
 
     # -- escalation -------------------------------------------------------------------------------------------
-    async def _escalate_loop(self) -> None:
+    async def _escalate_loop(self, scope: trio.CancelScope) -> None:
         interval = min(max(self.policy.escalate_after_s / 4, 0.2), 5.0)
+        with scope:
+            await self._escalate_every(interval)
+
+    async def _escalate_every(self, interval: float) -> None:
         while True:
             await trio.sleep(interval)
             try:

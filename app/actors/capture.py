@@ -14,6 +14,7 @@ from functools import partial
 
 import trio
 
+from app.holders import PricingHolder
 from app.messages import CapturedSpan
 from app.use_cases.access import SpendLedger
 from domain.capture import MAX_DECODED_BYTES, Capture, CompletedExchange, capture_exchange
@@ -25,13 +26,6 @@ from ports.telemetry import Telemetry
 log = logging.getLogger("llmtrace.capture")
 
 MAX_BATCH = 64
-
-
-class PricingHolder:
-    """The current pricing table; replaced as a whole on SIGHUP, so readers never see a half-loaded table."""
-
-    def __init__(self, table: PricingTable | None) -> None:
-        self.table = table
 
 
 def _capture_all(

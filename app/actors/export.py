@@ -1,7 +1,8 @@
 """Export actor: analysed spans, with their findings, to an OTLP endpoint (``otel_export.*``).
 
-Intake ``offer(span)`` never blocks (cap 1024, drop newest when full, counted); spans leave in batches of up to 64 or
-every second, with retries and backoff (tenacity). A dead endpoint never slows analysis or proxying.
+Intake: a tap owned by the analysis actor (``intake()``); offering never blocks (cap 1024, drop newest when full,
+counted); spans leave in batches of up to 64 or every second, with retries and backoff (tenacity). A dead endpoint
+never slows analysis or proxying.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Protocol
 import tenacity
 import trio
 
+from app.messages import SpanTap
 from domain.traces import TraceSpan
 from ports.alerting import DeliveryError
 from ports.telemetry import Telemetry
@@ -38,32 +40,36 @@ class ExportActor:
         self._telemetry = telemetry
         self._batch_size = batch_size
         self._flush = flush_interval_s
-        self._send, self._recv = trio.open_memory_channel[TraceSpan](capacity)
+        self._capacity = capacity
         self.exported = 0
         self.failed = 0
 
-    def offer(self, span: TraceSpan) -> None:
-        try:
-            self._send.send_nowait(span)
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-            self._telemetry.exchange_dropped("otel_export")
+    def intake(self, *, only_with_findings: bool = True) -> tuple[SpanTap, trio.MemoryReceiveChannel[TraceSpan]]:
+        """The tap the analysis actor offers analysed spans to (it owns and closes it), and the end ``run`` reads."""
+        return SpanTap.open(
+            self._capacity,
+            accepts=(lambda span: bool(span.security_findings)) if only_with_findings else (lambda span: True),
+            on_drop=lambda: self._telemetry.exchange_dropped("otel_export"),
+        )
 
-    def close(self) -> None:
-        self._send.close()
-
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self,
+        spans: trio.MemoryReceiveChannel[TraceSpan],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         task_status.started()
-        async with self._recv:
+        async with spans:
             while True:
                 try:
-                    first = await self._recv.receive()
+                    first = await spans.receive()
                 except trio.EndOfChannel:
                     return
                 batch = [first]
                 with trio.move_on_after(self._flush):
                     while len(batch) < self._batch_size:
                         try:
-                            batch.append(await self._recv.receive())
+                            batch.append(await spans.receive())
                         except trio.EndOfChannel:
                             break
                 await self._export(batch)

@@ -18,7 +18,7 @@ import trio
 
 from domain.capture import DEFAULT_TENANT_ID
 from domain.errors import AuthError
-from domain.exchange import requested_tokens
+from domain.exchange import RequestSummary, requested_tokens
 from domain.findings import SecurityFinding, Severity
 from domain.tenancy import (
     SECRET_PREFIX,
@@ -348,11 +348,11 @@ class ProxyGate:
             findings = tuple(cost_warning(warning, tenant_id, agent_id) for warning in judgement.warnings)
         return Admission(tenant_id, None, response_headers, findings, caps.tokens)
 
-    def check_tokens(self, admission: Admission, path: str, body: bytes) -> Rejection | None:
+    def check_tokens(self, admission: Admission, request: RequestSummary) -> Rejection | None:
         """Token caps, once the body is read: the estimated prompt and the completion the request asks for."""
         if admission.token_cap is None:
             return None
-        prompt_tokens, completion_tokens = requested_tokens(path, body)
+        prompt_tokens, completion_tokens = requested_tokens(request)
         violation = token_cap_violation(admission.token_cap, prompt_tokens, completion_tokens)
         if violation is None:
             return None

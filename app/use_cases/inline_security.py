@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 import trio
 
-from domain.exchange import StreamAccumulator, summarize_request, termination_events
+from domain.exchange import RequestReading, StreamAccumulator, termination_events
 from domain.findings import SecurityFinding, Severity
 from domain.security.enforcement import ACTION_RANK, EnforcementDecision
 from ports.security import SecurityAnalyzer
@@ -36,7 +36,10 @@ class Enforcer:
         min_confidence: float,
         timeout_s: float,
         categories: Sequence[Mapping[str, str]] = (),
+        limiter: trio.CapacityLimiter | None = None,
     ) -> None:
+        """``limiter``: the proxy's one ML limiter when the analyzer runs models (``analysis_depth: full``), so
+        enforcement and post-hoc analysis queue for the model in one place, abandoned calls included."""
         self._analyzer = analyzer
         self._telemetry = telemetry
         self.mode = mode
@@ -45,15 +48,16 @@ class Enforcer:
         self.timeout_s = timeout_s
         self.overrides = {str(c.get("finding_type")): str(c.get("action", mode)) for c in categories}
         self.active = mode != "log" or any(a != "log" for a in self.overrides.values())
-        self._limiter = trio.CapacityLimiter(4)
+        self._limiter = limiter or trio.CapacityLimiter(4)
 
-    async def check(self, path: str, body: bytes) -> EnforcementDecision:
+    async def check(self, request: RequestReading) -> EnforcementDecision:
         if not self.active:
             return ALLOW
 
         def analyze() -> list[SecurityFinding]:
-            # Parsing belongs off the event loop as much as the analysis does: bodies can be large.
-            text = summarize_request(path, body).analysis_text
+            # Reading the body (once per exchange; capture reuses it) belongs off the event loop as much as the
+            # analysis does: bodies can be large.
+            text = request.summary.analysis_text
             return self._analyzer.analyze_request(text) if text else []
 
         findings: list[SecurityFinding] | None = None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import attrs
 import trio
 
-from app.actors.capture import PricingHolder
+from app.holders import PricingHolder
 from app.messages import CapturedSpan
 from domain.exchange import Usage
 from domain.traces import TraceSpan

@@ -57,17 +57,29 @@ CHANNELS = (
 )
 
 
-async def run_engine(engine: AlertEngine, body: Any) -> None:
+class TappedEngine(AlertEngine):
+    """The engine with its intake tap at hand, as the analysis actor holds it."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.tap, self.candidates = self.intake()
+
+    def offer(self, span: TraceSpan) -> None:
+        self.tap.offer(span)
+
+
+async def run_engine(engine: TappedEngine, body: Any) -> None:
+    """The engine fed through its intake tap, as the analysis actor feeds it; closing the tap ends it."""
     async with trio.open_nursery() as nursery:
-        await nursery.start(engine.run)
+        await nursery.start(engine.run, engine.candidates)
         await body()
-        engine.close()
+        engine.tap.close()
 
 
 async def test_channels_cooldown_and_suppressed_counts(autojump_clock: trio.testing.MockClock) -> None:
     notifier = RecordingNotifier()
     telemetry = RecordingTelemetry()
-    engine = AlertEngine(
+    engine = TappedEngine(
         AlertPolicy(channels=CHANNELS, cooldown_s=60),
         InMemoryDedupStore(),
         InMemoryAlertRepository(),
@@ -101,7 +113,7 @@ async def test_channels_cooldown_and_suppressed_counts(autojump_clock: trio.test
 
 async def test_retries_then_delivers(autojump_clock: trio.testing.MockClock) -> None:
     notifier = RecordingNotifier(fail_times=2)
-    engine = AlertEngine(
+    engine = TappedEngine(
         AlertPolicy(channels=CHANNELS[:1]),
         InMemoryDedupStore(),
         InMemoryAlertRepository(),
@@ -120,7 +132,7 @@ async def test_retries_then_delivers(autojump_clock: trio.testing.MockClock) -> 
 async def test_escalation_only_for_unacknowledged(autojump_clock: trio.testing.MockClock) -> None:
     notifier = RecordingNotifier()
     alerts = InMemoryAlertRepository()
-    engine = AlertEngine(
+    engine = TappedEngine(
         AlertPolicy(channels=CHANNELS, cooldown_s=0.01, escalation_enabled=True, escalate_after_s=30),
         InMemoryDedupStore(),
         alerts,
@@ -143,3 +155,23 @@ async def test_escalation_only_for_unacknowledged(autojump_clock: trio.testing.M
         assert escalated == [("oncall", "ignored", Severity.CRITICAL)]
 
     await run_engine(engine, body)
+
+
+async def test_shutdown_with_escalation_on_does_not_wait_for_the_escalation_loop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    engine = TappedEngine(
+        AlertPolicy(channels=CHANNELS, escalation_enabled=True, escalate_after_s=600),
+        InMemoryDedupStore(),
+        InMemoryAlertRepository(),
+        RecordingNotifier(),
+        RecordingTelemetry(),
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run, engine.candidates)
+        engine.offer(span("a"))
+        await trio.sleep(1)
+        closed_at = trio.current_time()
+        engine.tap.close()
+    # delivered already, nothing queued: the engine ends at once rather than at its 10 s delivery deadline
+    assert trio.current_time() - closed_at < 1
