@@ -1,19 +1,30 @@
-"""JSON shapes of domain objects, shared by the REST API and the stores that keep JSON columns.
+"""The JSON boundary: one cattrs converter for every domain object that leaves or enters as JSON (the REST API, the
+spill file, the stores' JSON columns and alert documents).
 
-Field names are the reference's, so users of the original API can switch.
+Field names are the domain's, which are the reference's, so users of the original API can switch; the few
+exceptions are declared here once: a finding's ``confidence`` is ``confidence_score`` on the wire (``confidence``
+is read too), an alert carries its sorted ``finding_types``, and credentials' hashes never leave (tenants without
+``token_hash``, keys without ``key_hash``). Times are ISO 8601 in UTC with a ``Z``; enums are their values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from domain.alerting import Alert, AlertStatus
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from domain.alerting import Alert
 from domain.findings import SecurityFinding, Severity
-from domain.providers import provider_from_name
+from domain.providers import Provider, provider_from_name
 from domain.queries import StorageStats
-from domain.traces import ActionType, AgentAction, AnalysisStatus, SpanEvent, TraceEvent, TraceSpan
+from domain.tenancy import ApiKey, AuditEvent, Tenant
+from domain.traces import AgentAction, SpanEvent, TraceEvent, TraceSpan
+from domain.traffic import WindowSpend
+
+T = TypeVar("T")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -33,183 +44,135 @@ def parse_time(text: str | None) -> dt.datetime | None:
     return value
 
 
-def action_to_json(action: AgentAction) -> dict[str, Any]:
-    return {
-        "id": action.id,
-        "action_type": action.action_type.value,
-        "name": action.name,
-        "arguments": action.arguments,
-        "result": action.result,
-        "duration_ms": action.duration_ms,
-        "success": action.success,
-        "exit_code": action.exit_code,
-        "http_method": action.http_method,
-        "http_status": action.http_status,
-        "file_operation": action.file_operation,
-        "timestamp": iso(action.timestamp),
-        "metadata": dict(action.metadata),
-    }
+def _string_map(value: Any, _: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in dict(value or {}).items()}
 
 
-def action_from_json(data: Mapping[str, Any]) -> AgentAction:
-    return AgentAction(
-        id=str(data["id"]),
-        action_type=ActionType(data["action_type"]),
-        name=str(data.get("name") or ""),
-        arguments=data.get("arguments"),
-        result=data.get("result"),
-        duration_ms=data.get("duration_ms"),
-        success=bool(data.get("success", True)),
-        exit_code=data.get("exit_code"),
-        http_method=data.get("http_method"),
-        http_status=data.get("http_status"),
-        file_operation=data.get("file_operation"),
-        timestamp=parse_time(data.get("timestamp")) or dt.datetime.now(dt.UTC),
-        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
+    converter.register_unstructure_hook(dt.datetime, iso)
+    converter.register_structure_hook(dt.datetime, lambda value, _: parse_time(value))
+    converter.register_structure_hook(Severity, lambda value, _: Severity.parse(str(value)))
+    converter.register_structure_hook(Provider, lambda value, _: provider_from_name(str(value or "custom")))
+    converter.register_unstructure_hook(Mapping, dict)
+    converter.register_structure_hook_func(lambda t: t == Mapping[str, str] or t == dict[str, str], _string_map)
+    converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], lambda value, _: dict(value or {}))
+
+    converter.register_unstructure_hook(
+        SecurityFinding,
+        make_dict_unstructure_fn(SecurityFinding, converter, confidence=override(rename="confidence_score")),
+    )
+    finding_from_dict = make_dict_structure_fn(
+        SecurityFinding, converter, confidence=override(rename="confidence_score")
     )
 
+    def finding(value: Mapping[str, Any], _: Any) -> SecurityFinding:
+        data = dict(value)
+        if "confidence_score" not in data:
+            data["confidence_score"] = data.pop("confidence", 0.0)
+        return finding_from_dict(data, SecurityFinding)
 
-def event_to_json(event: SpanEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "timestamp": iso(event.timestamp),
-        "event_type": event.event_type,
-        "description": event.description,
-        "data": dict(event.data),
-    }
+    converter.register_structure_hook(SecurityFinding, finding)
 
-
-def event_from_json(data: Mapping[str, Any]) -> SpanEvent:
-    return SpanEvent(
-        id=str(data["id"]),
-        timestamp=parse_time(data.get("timestamp")) or dt.datetime.now(dt.UTC),
-        event_type=str(data.get("event_type") or ""),
-        description=str(data.get("description") or ""),
-        data=dict(data.get("data") or {}),
+    alert_to_dict = make_dict_unstructure_fn(Alert, converter)
+    converter.register_unstructure_hook(
+        Alert, lambda alert: {**alert_to_dict(alert), "finding_types": alert.finding_types}
     )
+    converter.register_structure_hook(
+        Alert,
+        lambda value, _: make_dict_structure_fn(Alert, converter)(
+            {k: v for k, v in value.items() if k != "finding_types"}, Alert
+        ),
+    )
+    converter.register_unstructure_hook(
+        Tenant, make_dict_unstructure_fn(Tenant, converter, token_hash=override(omit=True))
+    )
+    converter.register_unstructure_hook(
+        ApiKey, make_dict_unstructure_fn(ApiKey, converter, key_hash=override(omit=True))
+    )
+    spend_to_dict = make_dict_unstructure_fn(WindowSpend, converter)
+    converter.register_unstructure_hook(
+        WindowSpend,
+        lambda spend: {
+            **spend_to_dict(spend),
+            "current_spend_usd": round(spend.current_spend_usd, 8),
+            "utilization_pct": spend.utilization_pct,
+        },
+    )
+    return converter
+
+
+json_converter = _make_converter()
+
+
+def to_json(value: Any) -> Any:
+    """A domain object (or a list of them) as JSON-ready data."""
+    return json_converter.unstructure(value)
+
+
+def from_json(data: Any, cls: type[T]) -> T:
+    """JSON data back into a domain object; raises on data that does not fit (cattrs' errors)."""
+    return json_converter.structure(data, cls)
+
+
+# Named for what they carry, for the call sites that read better so.
 
 
 def span_to_json(span: TraceSpan) -> dict[str, Any]:
-    return {
-        "span_id": span.span_id,
-        "trace_id": span.trace_id,
-        "parent_span_id": span.parent_span_id,
-        "tenant_id": span.tenant_id,
-        "operation_name": span.operation_name,
-        "start_time": iso(span.start_time),
-        "end_time": iso(span.end_time),
-        "provider": span.provider.value,
-        "model_name": span.model_name,
-        "prompt": span.prompt,
-        "response": span.response,
-        "prompt_tokens": span.prompt_tokens,
-        "completion_tokens": span.completion_tokens,
-        "total_tokens": span.total_tokens,
-        "tokens_estimated": span.tokens_estimated,
-        "time_to_first_token_ms": span.time_to_first_token_ms,
-        "duration_ms": span.duration_ms,
-        "status_code": span.status_code,
-        "error_message": span.error_message,
-        "estimated_cost_usd": span.estimated_cost_usd,
-        "security_score": span.security_score,
-        "security_findings": [f.to_json() for f in span.security_findings],
-        "analysis_status": span.analysis_status.value,
-        "tags": dict(span.tags),
-        "events": [event_to_json(e) for e in span.events],
-        "agent_actions": [action_to_json(a) for a in span.agent_actions],
-        "agent_id": span.agent_id,
-    }
+    return to_json(span)  # type: ignore[no-any-return]
 
 
 def span_from_json(data: Mapping[str, Any]) -> TraceSpan:
-    start = parse_time(data.get("start_time"))
-    assert start is not None
-    return TraceSpan(
-        span_id=str(data["span_id"]),
-        trace_id=str(data["trace_id"]),
-        parent_span_id=data.get("parent_span_id"),
-        tenant_id=str(data["tenant_id"]),
-        operation_name=str(data.get("operation_name") or ""),
-        start_time=start,
-        end_time=parse_time(data.get("end_time")),
-        provider=provider_from_name(str(data.get("provider") or "custom")),
-        model_name=str(data.get("model_name") or ""),
-        prompt=str(data.get("prompt") or ""),
-        response=data.get("response"),
-        prompt_tokens=data.get("prompt_tokens"),
-        completion_tokens=data.get("completion_tokens"),
-        total_tokens=data.get("total_tokens"),
-        tokens_estimated=bool(data.get("tokens_estimated", False)),
-        time_to_first_token_ms=data.get("time_to_first_token_ms"),
-        duration_ms=data.get("duration_ms"),
-        status_code=data.get("status_code"),
-        error_message=data.get("error_message"),
-        estimated_cost_usd=data.get("estimated_cost_usd"),
-        security_score=data.get("security_score"),
-        security_findings=tuple(SecurityFinding.from_json(f) for f in data.get("security_findings") or []),
-        analysis_status=AnalysisStatus(data.get("analysis_status") or "pending"),
-        tags={str(k): str(v) for k, v in (data.get("tags") or {}).items()},
-        events=tuple(event_from_json(e) for e in data.get("events") or []),
-        agent_actions=tuple(action_from_json(a) for a in data.get("agent_actions") or []),
-        agent_id=data.get("agent_id"),
-    )
+    return from_json(data, TraceSpan)
 
 
 def trace_to_json(trace: TraceEvent) -> dict[str, Any]:
-    return {
-        "trace_id": trace.trace_id,
-        "tenant_id": trace.tenant_id,
-        "created_at": iso(trace.created_at),
-        "spans": [span_to_json(s) for s in trace.spans],
-    }
+    return to_json(trace)  # type: ignore[no-any-return]
 
 
 def stats_to_json(stats: StorageStats) -> dict[str, Any]:
-    return {
-        "total_traces": stats.total_traces,
-        "total_spans": stats.total_spans,
-        "storage_size_bytes": stats.storage_size_bytes,
-        "oldest_trace": iso(stats.oldest_trace),
-        "newest_trace": iso(stats.newest_trace),
-    }
+    return to_json(stats)  # type: ignore[no-any-return]
 
 
 def alert_to_json(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "tenant_id": alert.tenant_id,
-        "trace_id": alert.trace_id,
-        "span_id": alert.span_id,
-        "created_at": iso(alert.created_at),
-        "severity": alert.severity.value,
-        "security_score": alert.security_score,
-        "finding_types": alert.finding_types,
-        "findings": [f.to_json() for f in alert.findings],
-        "suppressed_count": alert.suppressed_count,
-        "channels": list(alert.channels),
-        "status": alert.status.value,
-        "acknowledged_at": iso(alert.acknowledged_at),
-        "acknowledged_by": alert.acknowledged_by,
-        "escalated_at": iso(alert.escalated_at),
-        "escalation_level": alert.escalation_level,
-    }
+    return to_json(alert)  # type: ignore[no-any-return]
 
 
 def alert_from_json(data: Mapping[str, Any]) -> Alert:
-    return Alert(
-        id=str(data["id"]),
-        tenant_id=str(data["tenant_id"]),
-        trace_id=str(data["trace_id"]),
-        span_id=str(data["span_id"]),
-        created_at=parse_time(data["created_at"]) or dt.datetime.now(dt.UTC),
-        severity=Severity.parse(str(data["severity"])),
-        security_score=data.get("security_score"),
-        findings=tuple(SecurityFinding.from_json(f) for f in data.get("findings") or []),
-        suppressed_count=int(data.get("suppressed_count") or 0),
-        channels=tuple(data.get("channels") or ()),
-        status=AlertStatus(data.get("status") or "open"),
-        acknowledged_at=parse_time(data.get("acknowledged_at")),
-        acknowledged_by=data.get("acknowledged_by"),
-        escalated_at=parse_time(data.get("escalated_at")),
-        escalation_level=int(data.get("escalation_level") or 0),
-    )
+    return from_json(data, Alert)
+
+
+def findings_to_json(findings: tuple[SecurityFinding, ...] | list[SecurityFinding]) -> list[dict[str, Any]]:
+    return [to_json(f) for f in findings]
+
+
+def findings_from_json(data: list[Any]) -> tuple[SecurityFinding, ...]:
+    return tuple(from_json(f, SecurityFinding) for f in data)
+
+
+def action_to_json(action: AgentAction) -> dict[str, Any]:
+    return to_json(action)  # type: ignore[no-any-return]
+
+
+def action_from_json(data: Mapping[str, Any]) -> AgentAction:
+    return from_json(data, AgentAction)
+
+
+def event_to_json(event: SpanEvent) -> dict[str, Any]:
+    return to_json(event)  # type: ignore[no-any-return]
+
+
+def event_from_json(data: Mapping[str, Any]) -> SpanEvent:
+    return from_json(data, SpanEvent)
+
+
+def tenant_to_json(tenant: Tenant) -> dict[str, Any]:
+    return to_json(tenant)  # type: ignore[no-any-return]
+
+
+def key_to_json(key: ApiKey) -> dict[str, Any]:
+    return to_json(key)  # type: ignore[no-any-return]
+
+
+def audit_to_json(event: AuditEvent) -> dict[str, Any]:
+    return to_json(event)  # type: ignore[no-any-return]

@@ -26,7 +26,6 @@ import attrs
 import httpx
 import trio
 import yaml
-from ports.traffic import SharedCounters
 
 from adapters.http.api import create_api, create_asgi
 from adapters.http.forwarder import Forwarder
@@ -40,6 +39,7 @@ from adapters.storage.memory import InMemoryTraceRepository
 from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedupStore
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
 from adapters.storage.postgres import PostgresMetadataRepository
+from adapters.storage.postgres_alerts import PostgresAlertRepository
 from adapters.storage.redis_client import RedisConnection
 from adapters.storage.redis_dedup import RedisDedupStore
 from adapters.storage.spill import JsonLinesSpill
@@ -73,6 +73,7 @@ from domain.security.analyzer import RegexSecurityAnalyzer
 from domain.traces import TraceSpan
 from domain.traffic import CostCapPolicy, RateLimitPolicy, parse_cost_caps, parse_rate_limiting
 from ports.alerting import AlertRepository, DedupStore
+from ports.counters import SharedCounters
 from ports.repositories import MetadataRepository, SpanSpill, TraceRepository
 
 log = logging.getLogger("llmtrace")
@@ -202,7 +203,7 @@ async def open_stores(config: ProxyConfig, stack: contextlib.AsyncExitStack) -> 
     stack.push_async_callback(clickhouse.close)
     postgres = await PostgresMetadataRepository.open(storage.postgres_url, migrate=storage.auto_migrate)
     stack.push_async_callback(postgres.close)
-    return Stores(traces=clickhouse, metadata=postgres, alerts=InMemoryAlertRepository())
+    return Stores(traces=clickhouse, metadata=postgres, alerts=PostgresAlertRepository(postgres))
 
 
 @functools.cache

@@ -7,13 +7,14 @@ original project's ``config.example.yaml`` validates.
 from __future__ import annotations
 
 import difflib
-import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
+import cattrs
+import cattrs.gen
 import yaml
 
 from domain.protection import ProtectionPolicy, parse_policy
@@ -344,91 +345,139 @@ class LoadedConfig:
     warnings: list[str]
 
 
-C = TypeVar("C")
+def _scalar_error(expected: str, value: Any) -> ValueError:
+    return ValueError(f"expected {expected}, got {value!r}")
 
 
-def _coerce(value: Any, annotation: Any, key: str, errors: list[str], warnings: list[str]) -> Any:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], key, errors, warnings)
-    if attrs.has(annotation):
-        if value is None:
-            return annotation()
-        if not isinstance(value, Mapping):
-            errors.append(f"{key}: expected a mapping, got {type(value).__name__}")
-            return annotation()
-        return _structure(annotation, value, key + ".", errors, warnings)
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        errors.append(f"{key}: expected true or false, got {value!r}")
-        return None
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        errors.append(f"{key}: expected an integer, got {value!r}")
-        return None
-    if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        errors.append(f"{key}: expected a number, got {value!r}")
-        return None
-    if annotation is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-        errors.append(f"{key}: expected a string, got {value!r}")
-        return None
-    if value is None and origin in (list, dict):
-        return origin()  # a section written with only commented children is empty, not an error
-    if origin is list:
-        if not isinstance(value, list):
-            errors.append(f"{key}: expected a list, got {type(value).__name__}")
-            return None
+def _structure_bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
         return value
-    if origin is dict:
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE  # environment variables arrive as text
+    raise _scalar_error("true or false", value)
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise _scalar_error("an integer", value)
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise _scalar_error("a number", value)
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise _scalar_error("a string", value)
+
+
+def _scalars(converter: cattrs.Converter) -> cattrs.Converter:
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(str, _structure_str)
+    return converter
+
+
+def _config_converter() -> cattrs.Converter:
+    """The config boundary: YAML/env values -> the settings classes. Scalars are coerced from text (environment
+    variables); a section or collection written with only commented children (null) is empty, not an error."""
+    converter = _scalars(cattrs.Converter(detailed_validation=True))
+    elements = _scalars(cattrs.Converter(detailed_validation=True))  # inside lists and mappings
+
+    def mapping(value: Any, _: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            errors.append(f"{key}: expected a mapping, got {type(value).__name__}")
-            return None
+            raise ValueError(f"expected a mapping, got {type(value).__name__}")
         return dict(value)
-    return value
+
+    elements.register_structure_hook_func(lambda t: t == dict[str, Any], mapping)
+
+    def section_hook(cls: type) -> Any:
+        structure: Any = cattrs.gen.make_dict_structure_fn(cls, converter)
+
+        def hook(value: Any, _: Any) -> Any:
+            if value is None:
+                return cls()
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected a mapping, got {type(value).__name__}")
+            return structure(value, cls)
+
+        return hook
+
+    def collection_hook(annotation: Any) -> Any:
+        origin = typing.get_origin(annotation)
+
+        def hook(value: Any, _: Any) -> Any:
+            if value is None:
+                return origin()
+            if origin is list and not isinstance(value, list):
+                raise ValueError(f"expected a list, got {type(value).__name__}")
+            if origin is dict and not isinstance(value, Mapping):
+                raise ValueError(f"expected a mapping, got {type(value).__name__}")
+            return elements.structure(value, annotation)
+
+        return hook
+
+    converter.register_structure_hook_factory(attrs.has, section_hook)
+    converter.register_structure_hook_factory(lambda t: typing.get_origin(t) in (list, dict), collection_hook)
+    return converter
 
 
-def _structure(cls: type[C], data: Mapping[str, Any], prefix: str, errors: list[str], warnings: list[str]) -> C:
+_CONFIG = _config_converter()
+
+
+def _warn_unknown_keys(cls: type, data: Mapping[str, Any], prefix: str, warnings: list[str]) -> dict[str, Any]:
+    """The data without keys the settings do not have, each named in a warning (with a did-you-mean)."""
     hints = typing.get_type_hints(cls)
-    fields = {f.name for f in attrs.fields(cls)}  # type: ignore[arg-type]
-    kwargs: dict[str, Any] = {}
+    known: dict[str, Any] = {}
     for key, value in data.items():
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), sorted(fields), n=1, cutoff=0.75)
+        if key not in hints:
+            close = difflib.get_close_matches(str(key), sorted(hints), n=1, cutoff=0.75)
             hint = f"; did you mean {prefix}{close[0]}?" if close else ""
             warnings.append(f"unknown key {prefix}{key} (ignored){hint}")
             continue
-        coerced = _coerce(value, hints[key], prefix + key, errors, warnings)
-        if coerced is not None or value is None:
-            if coerced is None and not _optional(hints[key]) and not attrs.has(hints[key]):
-                continue
-            kwargs[key] = coerced
-    return cls(**kwargs)
+        if attrs.has(hints[key]) and isinstance(value, Mapping):
+            value = _warn_unknown_keys(hints[key], value, f"{prefix}{key}.", warnings)
+        known[key] = value
+    return known
 
 
-def _optional(annotation: Any) -> bool:
-    return type(None) in typing.get_args(annotation)
+def _drop(data: dict[str, Any], path: list[str]) -> None:
+    node: Any = data
+    for part in path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def _structure_config(data: dict[str, Any], errors: list[str], warnings: list[str]) -> ProxyConfig:
+    """Every key's type error at once (``key: expected ..., got ...``); the keys in error fall back to their
+    defaults so that ``validate`` can still report everything else in the same run."""
+    data = _warn_unknown_keys(ProxyConfig, data, "", warnings)
+    try:
+        return _CONFIG.structure(data, ProxyConfig)
+    except cattrs.BaseValidationError as exc:
+        for line in cattrs.transform_error(exc, path="$", format_exception=lambda e, _t: str(e)):
+            message, _, where = line.rpartition(" @ ")
+            path = [part for part in where.removeprefix("$").split(".") if part]
+            path = [part.split("[", 1)[0] for part in path]  # a bad list or dict element: the whole key
+            errors.append(f"{'.'.join(path)}: {message}")
+            _drop(data, path)
+    return _CONFIG.structure(data, ProxyConfig)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -567,7 +616,7 @@ def load_config(
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, dotted, value)
-    config = _structure(ProxyConfig, data, "", errors, warnings)
+    config = _structure_config(data, errors, warnings)
     errors.extend(validate(config))
     warnings.extend(ineffective_settings(config))
     if errors:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import attrs
 
@@ -54,33 +53,6 @@ class SecurityFinding:
     detected_at: str = ""
     metadata: Mapping[str, str] = attrs.field(factory=dict)
     requires_alert: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "severity": self.severity.value,
-            "finding_type": self.finding_type,
-            "description": self.description,
-            "confidence_score": self.confidence,
-            "location": self.location,
-            "detected_at": self.detected_at,
-            "metadata": dict(self.metadata),
-            "requires_alert": self.requires_alert,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SecurityFinding:
-        return cls(
-            id=str(data.get("id", "")),
-            severity=Severity.parse(str(data.get("severity", "Info"))),
-            finding_type=str(data.get("finding_type", "")),
-            description=str(data.get("description", "")),
-            confidence=float(data.get("confidence_score", data.get("confidence", 0.0))),
-            location=data.get("location"),
-            detected_at=str(data.get("detected_at", "")),
-            metadata={str(k): str(v) for k, v in dict(data.get("metadata") or {}).items()},
-            requires_alert=bool(data.get("requires_alert", False)),
-        )
 
 
 AUXILIARY_FINDING_TYPES = frozenset(

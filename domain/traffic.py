@@ -194,15 +194,14 @@ class WindowSpend:
     def utilization_pct(self) -> float:
         return 0.0 if self.hard_limit_usd <= 0 else round(100.0 * self.current_spend_usd / self.hard_limit_usd, 2)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "window": self.window,
-            "current_spend_usd": round(self.current_spend_usd, 8),
-            "hard_limit_usd": self.hard_limit_usd,
-            "soft_limit_usd": self.soft_limit_usd,
-            "utilization_pct": self.utilization_pct,
-            "resets_in_secs": self.resets_in_secs,
-        }
+
+@attrs.frozen
+class CostSnapshot:
+    """Spend against each budget window of one tenant (and agent), as ``GET /api/v1/costs/current`` shows it."""
+
+    tenant_id: str
+    agent_id: str
+    windows: tuple[WindowSpend, ...]
 
 
 @attrs.frozen

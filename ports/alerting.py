@@ -32,7 +32,8 @@ class AlertRepository(Protocol):
         """Newest first."""
 
     async def due_for_escalation(self, created_before: dt.datetime) -> list[Alert]:
-        """Open (unacknowledged, not yet escalated) alerts of every tenant created before the given time."""
+        """Open (unacknowledged, not yet escalated) alerts of every tenant created before the given time, oldest
+        first."""
 
 
 class DeliveryError(Exception):

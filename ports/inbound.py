@@ -24,6 +24,7 @@ from domain.tenancy import (
     TenantSettings,
 )
 from domain.traces import AgentAction, TraceSpan
+from domain.traffic import CostSnapshot
 
 
 class ExchangeRecorder(Protocol):
@@ -92,7 +93,7 @@ class RequestProtector(Protocol):
 
 
 class CostReporter(Protocol):
-    async def current_costs(self, tenant_id: str, agent_id: str | None) -> dict[str, Any] | None:
+    async def current_costs(self, tenant_id: str, agent_id: str | None) -> CostSnapshot | None:
         """Spend and limits per budget window of (tenant, agent); None when cost caps are off."""
 
 

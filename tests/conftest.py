@@ -20,6 +20,30 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+SERVICE_PORTS = frozenset({5432, 6379, 8123, 9000})  # PostgreSQL, Redis, ClickHouse HTTP and native
+
+
+@pytest.fixture(autouse=True)
+def unit_tier_isolation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``just test-unit`` (LLMTRACE_TEST_TIER=unit) promises no services and no processes: a test that starts a
+    subprocess or connects to a service port there fails at once, instead of quietly needing the machine."""
+    if os.environ.get("LLMTRACE_TEST_TIER") != "unit":
+        return
+
+    def no_process(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the unit tier starts no processes: mark the test @pytest.mark.process")
+
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and len(address) >= 2 and address[1] in SERVICE_PORTS:
+            raise AssertionError(f"the unit tier uses no services ({address}): mark the test @pytest.mark.services")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

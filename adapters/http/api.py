@@ -16,7 +16,16 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from adapters import otlp
-from adapters.codec import alert_to_json, iso, span_to_json, stats_to_json, trace_to_json
+from adapters.codec import (
+    alert_to_json,
+    audit_to_json,
+    key_to_json,
+    span_to_json,
+    stats_to_json,
+    tenant_to_json,
+    to_json,
+    trace_to_json,
+)
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
 from adapters.http.openapi import ROUTE_ROLES, openapi_document
 from domain.errors import AuthError, Forbidden, Invalid, NotFound
@@ -24,7 +33,7 @@ from domain.findings import Severity
 from domain.json_text import loads
 from domain.providers import provider_from_name
 from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AuditQuery, Page, TraceQuery
-from domain.tenancy import ApiKey, AuditEvent, Caller, Tenant, settings_to_json
+from domain.tenancy import Caller, settings_to_json
 from domain.traces import ActionType, AgentAction, truncate_utf8
 from ports.health import HealthReporter
 from ports.inbound import ActionReporter, Administration, AlertDeskPort, Authenticator, CostReporter, SpanIngestPort
@@ -289,7 +298,7 @@ def create_api(
         snapshot = await costs.current_costs(tenant(), agent) if costs is not None else None
         if snapshot is None:
             return api_error(404, "Cost caps are not enabled")
-        return jsonify(snapshot)
+        return jsonify(to_json(snapshot))
 
     @app.get("/api/v1/stats/global")
     async def global_stats() -> Response:
@@ -320,7 +329,7 @@ def create_api(
         created = await administration().create_tenant(
             caller(), str(body.get("name") or ""), str(body.get("plan") or "default"), config
         )
-        data = tenant_json(created.tenant)
+        data = tenant_to_json(created.tenant)
         data["api_token"] = created.api_token
         data["api_key"] = created.api_key_secret
         data["api_key_id"] = created.api_key.id
@@ -330,15 +339,15 @@ def create_api(
 
     @app.get("/api/v1/tenants")
     async def list_tenants() -> Response:
-        return jsonify([tenant_json(t) for t in await administration().list_tenants(caller())])
+        return jsonify([tenant_to_json(t) for t in await administration().list_tenants(caller())])
 
     @app.get("/api/v1/tenants/<tenant_id>")
     async def get_tenant(tenant_id: str) -> Response:
-        return jsonify(tenant_json(await administration().get_tenant(caller(), tenant_id)))
+        return jsonify(tenant_to_json(await administration().get_tenant(caller(), tenant_id)))
 
     @app.put("/api/v1/tenants/<tenant_id>")
     async def update_tenant(tenant_id: str) -> Response:
-        return jsonify(tenant_json(await administration().update_tenant(caller(), tenant_id, await json_body())))
+        return jsonify(tenant_to_json(await administration().update_tenant(caller(), tenant_id, await json_body())))
 
     @app.delete("/api/v1/tenants/<tenant_id>")
     async def delete_tenant(tenant_id: str) -> Response:
@@ -366,7 +375,7 @@ def create_api(
         created = await administration().create_key(
             caller(), tenant_id, body.get("name") or "", str(body.get("role") or "")
         )
-        data = key_json(created.key)
+        data = key_to_json(created.key)
         data["key"] = created.secret
         response = jsonify(data)
         response.status_code = 201
@@ -374,7 +383,7 @@ def create_api(
 
     @app.get("/api/v1/auth/keys")
     async def list_keys() -> Response:
-        return jsonify([key_json(k) for k in await administration().list_keys(caller())])
+        return jsonify([key_to_json(k) for k in await administration().list_keys(caller())])
 
     @app.delete("/api/v1/auth/keys/<key_id>")
     async def revoke_key(key_id: str) -> Response:
@@ -395,7 +404,7 @@ def create_api(
                 offset=offset,
             ),
         )
-        return page_json(page, audit_json)
+        return page_json(page, audit_to_json)
 
     def desk() -> AlertDeskPort:
         if alert_desk is None:
@@ -441,41 +450,6 @@ def create_api(
         return Response(payload, status=200, content_type=media_type)
 
     return app
-
-
-def tenant_json(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "id": tenant.id,
-        "name": tenant.name,
-        "plan": tenant.plan,
-        "created_at": iso(tenant.created_at),
-        "config": dict(tenant.config),
-        "token_prefix": tenant.token_prefix,
-    }
-
-
-def key_json(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "key_prefix": key.key_prefix,
-        "tenant_id": key.tenant_id,
-        "role": key.role.value,
-        "created_at": iso(key.created_at),
-        "revoked_at": iso(key.revoked_at),
-    }
-
-
-def audit_json(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "tenant_id": event.tenant_id,
-        "event_type": event.event_type,
-        "actor": event.actor,
-        "resource": event.resource,
-        "data": dict(event.data),
-        "timestamp": iso(event.timestamp),
-    }
 
 
 def action_from_request(body: Any) -> AgentAction:

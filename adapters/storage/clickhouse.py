@@ -18,11 +18,9 @@ from typing import Any, TypeVar
 import clickhouse_connect
 import trio
 
-from adapters.codec import action_from_json, action_to_json, event_from_json, event_to_json
-from domain.findings import SecurityFinding
-from domain.providers import provider_from_name
+from adapters.storage.rows import SpanRows
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
-from domain.traces import AnalysisStatus, TraceEvent, TraceSpan
+from domain.traces import TraceEvent, TraceSpan
 from ports.repositories import StorageUnavailable
 
 T = TypeVar("T")
@@ -63,35 +61,17 @@ def _utc(value: Any) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
+SPAN_ROWS = SpanRows(lambda value: value, _utc)
+
+
 def _row(span: TraceSpan, version: int) -> list[Any]:
-    return [
-        span.tenant_id, span.trace_id, span.span_id, span.parent_span_id, span.operation_name, span.start_time,
-        span.end_time, span.provider.value, span.model_name, span.prompt, span.response, span.prompt_tokens,
-        span.completion_tokens, span.total_tokens, int(span.tokens_estimated), span.time_to_first_token_ms,
-        span.duration_ms, span.status_code, span.error_message, span.estimated_cost_usd, span.security_score,
-        json.dumps([f.to_json() for f in span.security_findings]), span.analysis_status.value,
-        json.dumps(dict(span.tags)), json.dumps([event_to_json(e) for e in span.events]),
-        json.dumps([action_to_json(a) for a in span.agent_actions]), span.agent_id, version,
-    ]  # fmt: skip
+    row = SPAN_ROWS.row(span)
+    row["version"] = version
+    return [row[column] for column in COLUMNS]
 
 
 def _span(row: dict[str, Any]) -> TraceSpan:
-    start = _utc(row["start_time"])
-    assert start is not None
-    return TraceSpan(
-        span_id=row["span_id"], trace_id=row["trace_id"], parent_span_id=row["parent_span_id"],
-        tenant_id=row["tenant_id"], operation_name=row["operation_name"], start_time=start,
-        end_time=_utc(row["end_time"]), provider=provider_from_name(row["provider"]), model_name=row["model_name"],
-        prompt=row["prompt"], response=row["response"], prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"], total_tokens=row["total_tokens"],
-        tokens_estimated=bool(row["tokens_estimated"]), time_to_first_token_ms=row["time_to_first_token_ms"],
-        duration_ms=row["duration_ms"], status_code=row["status_code"], error_message=row["error_message"],
-        estimated_cost_usd=row["estimated_cost_usd"], security_score=row["security_score"],
-        security_findings=tuple(SecurityFinding.from_json(f) for f in json.loads(row["security_findings"])),
-        analysis_status=AnalysisStatus(row["analysis_status"]), tags=json.loads(row["tags"]),
-        events=tuple(event_from_json(e) for e in json.loads(row["events"])),
-        agent_actions=tuple(action_from_json(a) for a in json.loads(row["agent_actions"])), agent_id=row["agent_id"],
-    )  # fmt: skip
+    return SPAN_ROWS.span(row)
 
 
 def span_conditions(query: TraceQuery, params: dict[str, Any]) -> list[str]:

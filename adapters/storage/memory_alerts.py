@@ -30,7 +30,8 @@ class InMemoryAlertRepository:
         return Page(items=alerts[offset : offset + limit], total=len(alerts), limit=limit, offset=offset)
 
     async def due_for_escalation(self, created_before: dt.datetime) -> list[Alert]:
-        return [a for a in self.alerts.values() if a.status is AlertStatus.OPEN and a.created_at < created_before]
+        due = [a for a in self.alerts.values() if a.status is AlertStatus.OPEN and a.created_at < created_before]
+        return sorted(due, key=lambda a: a.created_at)
 
 
 class InMemoryDedupStore:

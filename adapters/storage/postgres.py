@@ -51,6 +51,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "tenant data protection policy",
         ["ALTER TABLE tenant_settings ADD COLUMN IF NOT EXISTS data_protection JSONB"],
     ),
+    (
+        3,
+        "alerts (shared by every replica, so acknowledgement and escalation agree)",
+        [
+            """CREATE TABLE IF NOT EXISTS alerts (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+                status VARCHAR(20) NOT NULL, data JSONB NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS idx_alerts_tenant_time ON alerts (tenant_id, created_at DESC, id DESC)",
+            "CREATE INDEX IF NOT EXISTS idx_alerts_open ON alerts (created_at) WHERE status = 'open'",
+        ],
+    ),
 ]
 
 
@@ -108,7 +119,8 @@ class PostgresMetadataRepository:
             await store.migrate()
         return store
 
-    async def _call(self, method: str, sql: str, *args: Any) -> Any:
+    async def call(self, method: str, sql: str, *args: Any) -> Any:
+        """One pool call (``execute``, ``fetch``, ``fetchrow``, ``fetchval``) on the trio-asyncio loop."""
         try:
             return await trio_asyncio.aio_as_trio(getattr(self._pool, method), loop=self._loop)(sql, *args)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -141,7 +153,7 @@ class PostgresMetadataRepository:
             raise StorageUnavailable(f"postgres: {exc}") from exc
 
     async def create_tenant(self, tenant: Tenant) -> None:
-        await self._call(
+        await self.call(
             "execute",
             "INSERT INTO tenants (id, name, plan, created_at, config, token_hash, token_prefix) "
             "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
@@ -157,20 +169,18 @@ class PostgresMetadataRepository:
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         if not _is_uuid(tenant_id):
             return None
-        row = await self._call("fetchrow", "SELECT * FROM tenants WHERE id = $1::uuid", tenant_id)
+        row = await self.call("fetchrow", "SELECT * FROM tenants WHERE id = $1::uuid", tenant_id)
         return None if row is None else _tenant(row)
 
     async def get_tenant_by_token_hash(self, token_hash: str) -> Tenant | None:
-        row = await self._call("fetchrow", "SELECT * FROM tenants WHERE token_hash = $1", token_hash)
+        row = await self.call("fetchrow", "SELECT * FROM tenants WHERE token_hash = $1", token_hash)
         return None if row is None else _tenant(row)
 
     async def list_tenants(self) -> list[Tenant]:
-        return [
-            _tenant(r) for r in await self._call("fetch", "SELECT * FROM tenants ORDER BY created_at DESC, id DESC")
-        ]
+        return [_tenant(r) for r in await self.call("fetch", "SELECT * FROM tenants ORDER BY created_at DESC, id DESC")]
 
     async def update_tenant(self, tenant: Tenant) -> None:
-        await self._call(
+        await self.call(
             "execute",
             "UPDATE tenants SET name = $2, plan = $3, config = $4::jsonb, token_hash = $5, "
             "token_prefix = $6 WHERE id = $1::uuid",
@@ -185,13 +195,13 @@ class PostgresMetadataRepository:
     async def delete_tenant(self, tenant_id: str) -> bool:
         if not _is_uuid(tenant_id):
             return False
-        result = await self._call("execute", "DELETE FROM tenants WHERE id = $1::uuid", tenant_id)
+        result = await self.call("execute", "DELETE FROM tenants WHERE id = $1::uuid", tenant_id)
         return bool(result) and result.endswith(" 1")
 
     async def get_settings(self, tenant_id: str) -> TenantSettings | None:
         if not _is_uuid(tenant_id):
             return None
-        row = await self._call("fetchrow", "SELECT * FROM tenant_settings WHERE tenant_id = $1::uuid", tenant_id)
+        row = await self.call("fetchrow", "SELECT * FROM tenant_settings WHERE tenant_id = $1::uuid", tenant_id)
         if row is None:
             return None
         return TenantSettings(
@@ -205,7 +215,7 @@ class PostgresMetadataRepository:
         )
 
     async def put_settings(self, settings: TenantSettings) -> None:
-        await self._call(
+        await self.call(
             "execute",
             "INSERT INTO tenant_settings (tenant_id, monitoring_scope, security_thresholds, feature_flags, "
             "rate_limit_rpm, monthly_budget, data_protection) VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6, "
@@ -223,7 +233,7 @@ class PostgresMetadataRepository:
         )
 
     async def create_api_key(self, key: ApiKey) -> None:
-        await self._call(
+        await self.call(
             "execute",
             "INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix, role, "
             "created_at, revoked_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8)",
@@ -238,15 +248,13 @@ class PostgresMetadataRepository:
         )
 
     async def get_api_key_by_hash(self, key_hash: str) -> ApiKey | None:
-        row = await self._call(
-            "fetchrow", "SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", key_hash
-        )
+        row = await self.call("fetchrow", "SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", key_hash)
         return None if row is None else _key(row)
 
     async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         if not _is_uuid(tenant_id):
             return []
-        rows = await self._call(
+        rows = await self.call(
             "fetch", "SELECT * FROM api_keys WHERE tenant_id = $1::uuid ORDER BY created_at DESC, id DESC", tenant_id
         )
         return [_key(r) for r in rows]
@@ -255,7 +263,7 @@ class PostgresMetadataRepository:
         if not (_is_uuid(tenant_id) and _is_uuid(key_id)):
             return False
         try:
-            result = await self._call(
+            result = await self.call(
                 "execute",
                 "UPDATE api_keys SET revoked_at = $3 WHERE id = $1::uuid AND "
                 "tenant_id = $2::uuid AND revoked_at IS NULL",
@@ -270,7 +278,7 @@ class PostgresMetadataRepository:
         return bool(result) and result.endswith(" 1")
 
     async def record_audit_event(self, event: AuditEvent) -> None:
-        await self._call(
+        await self.call(
             "execute",
             "INSERT INTO audit_events (id, tenant_id, event_type, actor, resource, data, "
             "timestamp) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6::jsonb, $7)",
@@ -295,8 +303,8 @@ class PostgresMetadataRepository:
                 args.append(value)
                 where.append(clause.format(len(args)))
         condition = " AND ".join(where)
-        total = await self._call("fetchval", f"SELECT count(*) FROM audit_events WHERE {condition}", *args)
-        rows = await self._call(
+        total = await self.call("fetchval", f"SELECT count(*) FROM audit_events WHERE {condition}", *args)
+        rows = await self.call(
             "fetch",
             f"SELECT * FROM audit_events WHERE {condition} ORDER BY timestamp DESC, id DESC "
             f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
@@ -319,7 +327,7 @@ class PostgresMetadataRepository:
         return Page(items=items, total=int(total), limit=query.limit, offset=query.offset)
 
     async def health_check(self) -> None:
-        await self._call("fetchval", "SELECT 1")
+        await self.call("fetchval", "SELECT 1")
 
     async def close(self) -> None:
         await trio_asyncio.aio_as_trio(self._pool.close, loop=self._loop)()

@@ -19,11 +19,9 @@ import trio
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.codec import action_from_json, action_to_json, event_from_json, event_to_json
-from domain.findings import SecurityFinding
-from domain.providers import provider_from_name
+from adapters.storage.rows import SpanRows
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
-from domain.traces import AnalysisStatus, TraceEvent, TraceSpan
+from domain.traces import TraceEvent, TraceSpan
 from ports.repositories import StorageUnavailable
 
 log = logging.getLogger("llmtrace.storage")
@@ -153,71 +151,15 @@ def from_ts(text: str | None) -> dt.datetime | None:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 
 
+SPAN_ROWS = SpanRows(ts, from_ts)
+
+
 def span_row(span: TraceSpan) -> dict[str, Any]:
-    return {
-        "span_id": span.span_id,
-        "trace_id": span.trace_id,
-        "parent_span_id": span.parent_span_id,
-        "tenant_id": span.tenant_id,
-        "operation_name": span.operation_name,
-        "start_time": ts(span.start_time),
-        "end_time": ts(span.end_time),
-        "provider": span.provider.value,
-        "model_name": span.model_name,
-        "prompt": span.prompt,
-        "response": span.response,
-        "prompt_tokens": span.prompt_tokens,
-        "completion_tokens": span.completion_tokens,
-        "total_tokens": span.total_tokens,
-        "tokens_estimated": int(span.tokens_estimated),
-        "time_to_first_token_ms": span.time_to_first_token_ms,
-        "duration_ms": span.duration_ms,
-        "status_code": span.status_code,
-        "error_message": span.error_message,
-        "estimated_cost_usd": span.estimated_cost_usd,
-        "security_score": span.security_score,
-        "security_findings": json.dumps([f.to_json() for f in span.security_findings]),
-        "analysis_status": span.analysis_status.value,
-        "tags": json.dumps(dict(span.tags)),
-        "events": json.dumps([event_to_json(e) for e in span.events]),
-        "agent_actions": json.dumps([action_to_json(a) for a in span.agent_actions]),
-        "agent_id": span.agent_id,
-    }
+    return SPAN_ROWS.row(span)
 
 
 def span_from_row(row: Any) -> TraceSpan:
-    m = row._mapping
-    start = from_ts(m["start_time"])
-    assert start is not None
-    return TraceSpan(
-        span_id=m["span_id"],
-        trace_id=m["trace_id"],
-        parent_span_id=m["parent_span_id"],
-        tenant_id=m["tenant_id"],
-        operation_name=m["operation_name"],
-        start_time=start,
-        end_time=from_ts(m["end_time"]),
-        provider=provider_from_name(m["provider"]),
-        model_name=m["model_name"],
-        prompt=m["prompt"],
-        response=m["response"],
-        prompt_tokens=m["prompt_tokens"],
-        completion_tokens=m["completion_tokens"],
-        total_tokens=m["total_tokens"],
-        tokens_estimated=bool(m["tokens_estimated"]),
-        time_to_first_token_ms=m["time_to_first_token_ms"],
-        duration_ms=m["duration_ms"],
-        status_code=m["status_code"],
-        error_message=m["error_message"],
-        estimated_cost_usd=m["estimated_cost_usd"],
-        security_score=m["security_score"],
-        security_findings=tuple(SecurityFinding.from_json(f) for f in json.loads(m["security_findings"])),
-        analysis_status=AnalysisStatus(m["analysis_status"]),
-        tags=json.loads(m["tags"]),
-        events=tuple(event_from_json(e) for e in json.loads(m["events"])),
-        agent_actions=tuple(action_from_json(a) for a in json.loads(m["agent_actions"])),
-        agent_id=m["agent_id"],
-    )
+    return SPAN_ROWS.span(row._mapping)
 
 
 def span_filters(query: TraceQuery) -> list[sa.ColumnElement[bool]]:

@@ -35,6 +35,7 @@ from domain.traffic import (
     BudgetCap,
     BudgetWarning,
     CostCapPolicy,
+    CostSnapshot,
     RateLimitPolicy,
     WindowSpend,
     judge_budgets,
@@ -380,17 +381,13 @@ class ProxyGate:
             for cap, (_, end), spent in zip(budgets, bounds, totals, strict=True)
         ]
 
-    async def current_costs(self, tenant_id: str, agent_id: str | None) -> dict[str, Any] | None:
+    async def current_costs(self, tenant_id: str, agent_id: str | None) -> CostSnapshot | None:
         """``GET /api/v1/costs/current``: None when cost caps are off."""
         if not self._cost_caps.enabled:
             return None
         caps = self._cost_caps.caps_for(agent_id)
         spends = await self.window_spends(tenant_id, agent_id, caps.budgets)
-        return {
-            "tenant_id": tenant_id,
-            "agent_id": agent_id or DEFAULT_AGENT,
-            "windows": [s.to_json() for s in spends],
-        }
+        return CostSnapshot(tenant_id, agent_id or DEFAULT_AGENT, tuple(spends))
 
 
 def _seconds_until(end: dt.datetime) -> int:

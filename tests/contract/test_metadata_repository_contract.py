@@ -15,6 +15,7 @@ from adapters.storage.sqlite_metadata import SqliteMetadataRepository
 from domain.queries import AuditQuery
 from domain.tenancy import ApiKey, AuditEvent, MonitoringScope, Role, Tenant, TenantSettings, hash_secret
 from ports.repositories import MetadataRepository
+from tests.contract.postgres import fresh_postgres_store
 
 T0 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 
@@ -29,10 +30,7 @@ STORES: dict[str, Callable[[Path], MetadataRepository]] = {
 }
 
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture(params=[*sorted(STORES), "postgres"])
+@pytest.fixture(params=[*sorted(STORES), pytest.param("postgres", marks=pytest.mark.services)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MetadataRepository]:
     if request.param != "postgres":
         repository = STORES[request.param](tmp_path)
@@ -40,23 +38,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await repository.close()
         return
     # The production adapter against the real PostgreSQL on 127.0.0.1, in a database of its own.
-    import asyncpg
-    import trio_asyncio
-
-    from adapters.storage.postgres import PostgresMetadataRepository
-
-    name = f"llmtrace_contract_{uuid.uuid4().hex[:12]}"
-    async with trio_asyncio.open_loop() as loop:
-        admin = await trio_asyncio.aio_as_trio(asyncpg.connect, loop=loop)(PG_ADMIN)
-        await trio_asyncio.aio_as_trio(admin.execute, loop=loop)(f"CREATE DATABASE {name}")
-        try:
-            repository = await PostgresMetadataRepository.open(f"postgresql://postgres@127.0.0.1:5432/{name}")
-            assert await repository.migrate() == []  # applied on open; a second run applies nothing
-            yield repository
-            await repository.close()
-        finally:
-            await trio_asyncio.aio_as_trio(admin.execute, loop=loop)(f"DROP DATABASE IF EXISTS {name}")
-            await trio_asyncio.aio_as_trio(admin.close, loop=loop)()
+    async with fresh_postgres_store() as repository:
+        yield repository
 
 
 def tenant(name: str, minute: int = 0) -> Tenant:

@@ -16,7 +16,7 @@ from ports.counters import SharedCounters
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
 async def counters(request: pytest.FixtureRequest) -> AsyncIterator[SharedCounters]:
     if request.param == "memory":
         yield InMemoryCounters()

@@ -50,7 +50,7 @@ REPOSITORIES: dict[str, Callable[[Path], TraceRepository]] = {
 }
 
 
-@pytest.fixture(params=[*sorted(REPOSITORIES), "clickhouse-http"])
+@pytest.fixture(params=[*sorted(REPOSITORIES), pytest.param("clickhouse-http", marks=pytest.mark.services)])
 async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TraceRepository]:
     if request.param == "clickhouse-http":
         # The same adapter over ClickHouse's HTTP interface (the path a ClickHouse server uses).

@@ -245,6 +245,7 @@ def test_operating_points_filter_by_confidence() -> None:
 EVAL = str(Path(sys.executable).parent / "llmtrace-eval")
 
 
+@pytest.mark.process
 def test_eval_cli(tmp_path: Path) -> None:
     data = tmp_path / "d.jsonl"
     rows = [

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from adapters.codec import to_json
 from domain.protection import (
     ProtectionPolicy,
     StreamRestorer,
@@ -71,7 +72,7 @@ def test_block_stores_the_body_redacted_and_names_types() -> None:
     assert decision.rejection.body["error"]["types"] == ["openai_key"]
     assert KEY.encode() not in decision.body
     assert [f.finding_type for f in decision.findings] == ["secret_in_request"]
-    assert KEY not in json.dumps([f.to_json() for f in decision.findings])
+    assert KEY not in json.dumps(to_json(list(decision.findings)))
 
 
 def test_whole_json_reply_is_restored_with_escaping() -> None:
@@ -131,7 +132,7 @@ def test_unprotected_secrets_are_located_without_their_values() -> None:
     ).encode()
     [finding] = locate_secrets(body, "now", lambda: "id")
     assert finding.finding_type == "secret_in_request" and finding.location == "messages[1] (user) content"
-    assert finding.metadata["action"] == "detected" and KEY not in json.dumps(finding.to_json())
+    assert finding.metadata["action"] == "detected" and KEY not in json.dumps(to_json(finding))
     assert locate_secrets(b"\xff\xfe", "now", lambda: "id") == []
 
 

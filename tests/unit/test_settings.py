@@ -93,6 +93,7 @@ def test_every_error_reported_at_once(tmp_path: Path) -> None:
         assert expected in text
 
 
+@pytest.mark.process
 def test_validate_cli_exit_codes(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(EXAMPLE)
