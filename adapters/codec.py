@@ -20,7 +20,7 @@ from domain.alerting import Alert
 from domain.findings import SecurityFinding, Severity
 from domain.providers import Provider, provider_from_name
 from domain.queries import StorageStats
-from domain.tenancy import ApiKey, AuditEvent, Tenant
+from domain.tenancy import ApiKey, AuditEvent, Tenant, TenantSettings
 from domain.traces import AgentAction, SpanEvent, TraceEvent, TraceSpan
 from domain.traffic import WindowSpend
 
@@ -89,6 +89,10 @@ def _make_converter() -> cattrs.Converter:
     )
     converter.register_unstructure_hook(
         ApiKey, make_dict_unstructure_fn(ApiKey, converter, key_hash=override(omit=True))
+    )
+    converter.register_unstructure_hook(
+        TenantSettings,
+        make_dict_unstructure_fn(TenantSettings, converter, monthly_budget_usd=override(rename="monthly_budget")),
     )
     spend_to_dict = make_dict_unstructure_fn(WindowSpend, converter)
     converter.register_unstructure_hook(
@@ -172,6 +176,10 @@ def tenant_to_json(tenant: Tenant) -> dict[str, Any]:
 
 def key_to_json(key: ApiKey) -> dict[str, Any]:
     return to_json(key)  # type: ignore[no-any-return]
+
+
+def settings_to_json(settings: TenantSettings) -> dict[str, Any]:
+    return to_json(settings)  # type: ignore[no-any-return]
 
 
 def audit_to_json(event: AuditEvent) -> dict[str, Any]:

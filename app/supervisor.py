@@ -13,10 +13,12 @@ same budget to drain before they are cancelled; finally ``assemble`` closes the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import resource
 import signal
 import sys
+from collections.abc import AsyncIterator
 from functools import partial
 
 import hypercorn
@@ -35,7 +37,7 @@ log = logging.getLogger("llmtrace")
 
 GIL_SWITCH_INTERVAL_S = 0.002
 
-__all__ = ["GIL_SWITCH_INTERVAL_S", "StartupError", "hypercorn_config", "serve_proxy"]
+__all__ = ["GIL_SWITCH_INTERVAL_S", "StartupError", "hypercorn_config", "open_pipeline", "serve_proxy"]
 
 
 def raise_open_files_limit() -> None:
@@ -105,50 +107,59 @@ async def supervise(
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
     """The nursery tree: root (signals, model loading) > pipeline (actors, downstream first) > HTTP."""
-    config, channels, health = proxy.config, proxy.channels, proxy.health
     models_ready = trio.Event()  # post-hoc analysis waits for preloaded models
-    health.loading_models = proxy.features.ml_preload
+    proxy.health.loading_models = proxy.features.ml_preload
     if not proxy.features.ml_preload:
         models_ready.set()
     async with trio.open_nursery() as root:
         if install_signal_handlers:
             root.start_soon(_watch_signals, shutdown, proxy)
-        async with trio.open_nursery() as pipeline:
-            if proxy.alert_engine is not None:
-                await pipeline.start(proxy.alert_engine.run, proxy.tap_outputs["alerts"])
-            if proxy.exporter is not None:
-                await pipeline.start(proxy.exporter.run, proxy.tap_outputs["export"])
-            proxy.writer.restore_spilled()
-            await pipeline.start(proxy.writer.run, channels.spans_recv)
-            await pipeline.start(
-                partial(
-                    run_analysis,
-                    channels.captured_recv,
-                    channels.spans_send,
-                    proxy.analysis,
-                    proxy.telemetry,
-                    taps=proxy.taps,
-                    stats=proxy.analysis_stats,
-                    ready=models_ready,
-                )
-            )
-            await pipeline.start(
-                partial(
-                    run_capture,
-                    channels.exchanges_recv,
-                    channels.captured_send,
-                    proxy.pricing,
-                    proxy.telemetry,
-                    spend=proxy.spend,
-                    max_decoded_bytes=config.capture_max_body_bytes,
-                )
-            )
-            async with channels.exchanges_send, channels.ingest_send:  # the HTTP side's channels
+        async with open_pipeline(proxy, models_ready):
+            async with proxy.channels.exchanges_send, proxy.channels.ingest_send:  # the HTTP side's channels
                 await _serve_http(proxy, listener, shutdown, root, models_ready, task_status)
             log.info("HTTP stopped; draining the capture pipeline")
             models_ready.set()  # shutting down while models load: the rules analyse what is queued
-            pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)
         root.cancel_scope.cancel()
+
+
+@contextlib.asynccontextmanager
+async def open_pipeline(proxy: Proxy, models_ready: trio.Event) -> AsyncIterator[trio.Nursery]:
+    """The actors, started downstream first (storage, alerts, export, analysis, capture). The block that uses them
+    must close the HTTP side's channels (``exchanges_send``, ``ingest_send``) before it ends; the actors then get
+    ``shutdown.timeout_seconds`` to drain before they are cancelled."""
+    channels, config = proxy.channels, proxy.config
+    async with trio.open_nursery() as pipeline:
+        if proxy.alert_engine is not None:
+            await pipeline.start(proxy.alert_engine.run, proxy.tap_outputs["alerts"])
+        if proxy.exporter is not None:
+            await pipeline.start(proxy.exporter.run, proxy.tap_outputs["export"])
+        proxy.writer.restore_spilled()
+        await pipeline.start(proxy.writer.run, channels.spans_recv)
+        await pipeline.start(
+            partial(
+                run_analysis,
+                channels.captured_recv,
+                channels.spans_send,
+                proxy.analysis,
+                proxy.telemetry,
+                taps=proxy.taps,
+                stats=proxy.analysis_stats,
+                ready=models_ready,
+            )
+        )
+        await pipeline.start(
+            partial(
+                run_capture,
+                channels.exchanges_recv,
+                channels.captured_send,
+                proxy.pricing,
+                proxy.telemetry,
+                spend=proxy.spend,
+                max_decoded_bytes=config.capture_max_body_bytes,
+            )
+        )
+        yield pipeline
+        pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)
 
 
 async def _serve_http(

@@ -15,8 +15,8 @@ import attrs
 
 from domain.findings import SecurityFinding, Severity
 from domain.json_text import MAX_DEPTH, parse_json
+from domain.rejection import Rejection
 from domain.security.pii import PhoneFinder, find_pii
-from domain.tenancy import Rejection
 
 MODES = ("off", "redact", "pseudonymise", "block")
 ON_ERROR = ("forward", "block")

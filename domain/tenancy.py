@@ -18,6 +18,8 @@ from typing import Any
 import attrs
 
 from domain.findings import SecurityFinding
+from domain.protection import parse_policy, policy_to_json
+from domain.rejection import Rejection
 from domain.traffic import TokenCap
 
 SECRET_PREFIX = "llmt_"
@@ -143,8 +145,6 @@ def parse_settings(tenant_id: str, data: Mapping[str, Any], base: TenantSettings
     if "data_protection" in data:
         protection = data["data_protection"]
         if protection is not None:
-            from domain.protection import parse_policy, policy_to_json
-
             protection = policy_to_json(parse_policy(protection))  # raises ValueError naming the field
     return TenantSettings(
         tenant_id=tenant_id,
@@ -155,18 +155,6 @@ def parse_settings(tenant_id: str, data: Mapping[str, Any], base: TenantSettings
         monthly_budget_usd=budget,
         data_protection=protection,
     )
-
-
-def settings_to_json(settings: TenantSettings) -> dict[str, Any]:
-    return {
-        "tenant_id": settings.tenant_id,
-        "monitoring_scope": settings.monitoring_scope.value,
-        "security_thresholds": dict(settings.security_thresholds),
-        "feature_flags": dict(settings.feature_flags),
-        "rate_limit_rpm": settings.rate_limit_rpm,
-        "monthly_budget": settings.monthly_budget_usd,
-        "data_protection": None if settings.data_protection is None else dict(settings.data_protection),
-    }
 
 
 @attrs.frozen(kw_only=True)
@@ -214,15 +202,6 @@ class CreatedTenant:
     api_token: str  # shown once, never stored
     api_key: ApiKey
     api_key_secret: str  # shown once, never stored
-
-
-@attrs.frozen
-class Rejection:
-    """Why a proxied request is refused before it is forwarded: status, JSON body, extra headers."""
-
-    status: int
-    body: Mapping[str, Any]
-    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 @attrs.frozen

@@ -39,7 +39,7 @@ from domain.exchange import RequestReading
 from domain.findings import SecurityFinding
 from domain.protection import StreamRestorer, restore_body
 from domain.providers import detect_provider
-from domain.tenancy import Rejection
+from domain.rejection import Rejection
 from ports.inbound import (
     ExchangeRecorder,
     OutputStreamGuards,

@@ -13,8 +13,8 @@ import trio
 
 from app.use_cases.access import TenantSettingsCache
 from domain.protection import ProtectionDecision, ProtectionPolicy, decide, parse_policy, protect_request
+from domain.rejection import Rejection
 from domain.security.pii import PhoneFinder
-from domain.tenancy import Rejection
 
 log = logging.getLogger("llmtrace.protection")
 
