@@ -21,7 +21,7 @@ from domain.findings import SecurityFinding, Severity
 from domain.providers import Provider, provider_from_name
 from domain.queries import StorageStats
 from domain.tenancy import ApiKey, AuditEvent, Tenant, TenantSettings
-from domain.traces import AgentAction, SpanEvent, TraceEvent, TraceSpan
+from domain.traces import TraceEvent, TraceSpan
 from domain.traffic import WindowSpend
 
 T = TypeVar("T")
@@ -144,30 +144,6 @@ def alert_to_json(alert: Alert) -> dict[str, Any]:
 
 def alert_from_json(data: Mapping[str, Any]) -> Alert:
     return from_json(data, Alert)
-
-
-def findings_to_json(findings: tuple[SecurityFinding, ...] | list[SecurityFinding]) -> list[dict[str, Any]]:
-    return [to_json(f) for f in findings]
-
-
-def findings_from_json(data: list[Any]) -> tuple[SecurityFinding, ...]:
-    return tuple(from_json(f, SecurityFinding) for f in data)
-
-
-def action_to_json(action: AgentAction) -> dict[str, Any]:
-    return to_json(action)  # type: ignore[no-any-return]
-
-
-def action_from_json(data: Mapping[str, Any]) -> AgentAction:
-    return from_json(data, AgentAction)
-
-
-def event_to_json(event: SpanEvent) -> dict[str, Any]:
-    return to_json(event)  # type: ignore[no-any-return]
-
-
-def event_from_json(data: Mapping[str, Any]) -> SpanEvent:
-    return from_json(data, SpanEvent)
 
 
 def tenant_to_json(tenant: Tenant) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from domain.findings import SecurityFinding
 from domain.json_text import clean_text
 from domain.pricing import PricingTable
 from domain.providers import Provider
-from domain.traces import ActionType, AgentAction, TraceEvent, TraceSpan, truncate_utf8
+from domain.traces import ActionType, AgentAction, TraceSpan, truncate_utf8
 
 DEFAULT_TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "llmtrace:default-tenant"))
 
@@ -257,12 +257,3 @@ def raw_capture(exchange: CompletedExchange, reason: str) -> Capture:
         agent_id=exchange.agent_id,
     )
     return Capture(span, request_text, reason)
-
-
-def analysis_input(exchange: CompletedExchange) -> str:
-    """The request text the security analysis reads (contents only, no role prefixes)."""
-    return summarize_request(exchange.path, exchange.request_body).analysis_text
-
-
-def trace_of(span: TraceSpan) -> TraceEvent:
-    return TraceEvent(trace_id=span.trace_id, tenant_id=span.tenant_id, created_at=span.start_time, spans=(span,))

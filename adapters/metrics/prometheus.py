@@ -54,7 +54,6 @@ class PrometheusTelemetry:
             "llmtrace_storage_operations_total", "Storage batch writes", ["operation", "status"], registry=r
         )
         self.cost = Counter("llmtrace_cost_usd_total", "Estimated cost in micro-USD", ["tenant", "model"], registry=r)
-        self.anomalies = Counter("llmtrace_anomalies_total", "Anomalies", ["anomaly_type"], registry=r)
         self.detector_latency = Histogram(
             "llmtrace_security_detector_latency_seconds",
             "Security analysis latency",

@@ -37,7 +37,6 @@ class StreamAccumulator:
     _texts: list[str] = attrs.field(factory=list)
     _tool_calls: dict[str, PartialToolCall] = attrs.field(factory=dict)
     _usage: Usage = attrs.field(factory=Usage)
-    _usage_reported: bool = False
     model: str | None = None
     delta_count: int = 0
     done: bool = False
@@ -110,7 +109,6 @@ class StreamAccumulator:
 
     def report_usage(self, usage: Usage) -> None:
         self._usage = usage
-        self._usage_reported = True
 
     @property
     def usage(self) -> Usage:
@@ -119,10 +117,6 @@ class StreamAccumulator:
     @property
     def tool_call_count(self) -> int:
         return len(self._tool_calls)
-
-    @property
-    def usage_reported(self) -> bool:
-        return self._usage_reported
 
     @property
     def text(self) -> str:

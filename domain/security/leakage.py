@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import re
 
-import attrs
-
 from domain.findings import Severity
+from domain.security.patterns import Pattern
 
 C, H, M = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM
 
 
-@attrs.frozen
-class SecretPattern:
-    name: str
-    finding_type: str
-    severity: Severity
-    confidence: float
-    regex: re.Pattern[str]
-
-
-SECRET_PATTERNS: tuple[SecretPattern, ...] = tuple(
-    SecretPattern(name, kind, sev, conf, re.compile(rx))
+SECRET_PATTERNS: tuple[Pattern, ...] = tuple(
+    Pattern(name, kind, sev, conf, re.compile(rx))
     for name, kind, sev, conf, rx in [
         ("jwt", "secret_leakage", C, 0.95, r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
         ("aws_access_key", "secret_leakage", C, 0.95, r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),

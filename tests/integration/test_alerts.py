@@ -12,7 +12,7 @@ import openai
 import pytest
 import redis
 
-from tests.conftest import MockUpstream, Proxy, start_proxy
+from tests.conftest import READY_S, MockUpstream, Proxy, start_proxy
 from tests.receivers import HttpReceiver, SmtpReceiver, wait_for
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,7 @@ def test_injection_alerts_every_matching_channel(
     tenant = str(uuid.uuid4())
     started = time.monotonic()
     send(proxy, tenant, INJECTION)
-    hook = receivers["webhook"].wait(1, timeout=1.0)[0]
+    hook = receivers["webhook"].wait(1, timeout=READY_S)[0]
     assert time.monotonic() - started < 1.0
     body = hook["body"]
     assert body["alert_type"] == "security_finding" and body["tenant_id"] == tenant
@@ -94,7 +94,7 @@ def test_injection_alerts_every_matching_channel(
     # PagerDuty wants Critical only: a High injection does not page.
     assert receivers["pagerduty"].received == []
     # The flaky receiver failed twice, then got it (retries with backoff).
-    flaky = receivers["flaky"].wait(1, timeout=5)
+    flaky = receivers["flaky"].wait(1, timeout=READY_S)
     assert receivers["flaky"].attempts == 3 and flaky[0]["body"]["alert_id"] == body["alert_id"]
     # Stored and listed.
     alerts = httpx.get(f"{proxy.url}/api/v1/alerts", headers={"X-LLMTrace-Tenant-ID": tenant}).json()
@@ -152,7 +152,7 @@ def test_unacknowledged_alert_escalates(
     time.sleep(0.3)
     send(proxy, tenant, INJECTION)
     second = receivers["webhook"].wait(2)[1]["body"]["alert_id"]
-    escalation = receivers["escalation"].wait(1, timeout=5)
+    escalation = receivers["escalation"].wait(1, timeout=READY_S)
     time.sleep(1.5)
     assert [e["body"]["alert_id"] for e in receivers["escalation"].received] == [second]  # not the acked one
     body = escalation[0]["body"]

@@ -13,7 +13,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from adapters.grpc import llmtrace_pb2, llmtrace_pb2_grpc
-from tests.conftest import MockUpstream, free_port
+from tests.conftest import READY_S, MockUpstream, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +71,7 @@ def test_grpc_ingest_both_services(proxy_factory: Any, mock_upstream: MockUpstre
             iter([llmtrace_pb2.StreamTracesRequest(spans=[good]) for _ in range(3)]), metadata=metadata
         )
         assert streamed.accepted_spans == 3
-    body = proxy.wait_for_traces(2, {"X-LLMTrace-Tenant-ID": tenant}, timeout=3)
+    body = proxy.wait_for_traces(2, {"X-LLMTrace-Tenant-ID": tenant}, timeout=READY_S)
     spans = [s for t in body["data"] for s in t["spans"]]
     chat = next(s for s in spans if s["operation_name"] == "chat")
     assert chat["total_tokens"] == 12 and "prompt_injection" in {f["finding_type"] for f in chat["security_findings"]}

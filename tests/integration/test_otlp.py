@@ -15,7 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.conftest import MockUpstream
+from tests.conftest import READY_S, MockUpstream
 from tests.receivers import HttpReceiver
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ def test_sdk_exporter_spans_are_analysed_stored_and_alerted(
             json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": "I can't share that."}]}]),
         )
     provider.shutdown()
-    body = proxy.wait_for_traces(1, {"X-LLMTrace-Tenant-ID": tenant}, timeout=3)
+    body = proxy.wait_for_traces(1, {"X-LLMTrace-Tenant-ID": tenant}, timeout=READY_S)
     spans = {s["operation_name"]: s for s in body["data"][0]["spans"]}
     assert set(spans) == {"agent run", "chat gpt-4o"}
     chat = spans["chat gpt-4o"]
@@ -119,7 +119,7 @@ def test_otlp_json_with_hex_ids_and_older_conventions(proxy_factory: Any, mock_u
     )
     assert response.status_code == 200
     assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
-    span = proxy.wait_for_traces(1, {"X-LLMTrace-Tenant-ID": tenant}, timeout=3)["data"][0]["spans"][0]
+    span = proxy.wait_for_traces(1, {"X-LLMTrace-Tenant-ID": tenant}, timeout=READY_S)["data"][0]["spans"][0]
     assert span["trace_id"] == str(uuid.UUID(trace_hex))
     assert span["span_id"] == str(uuid.UUID(bytes=bytes(8) + bytes.fromhex(span_hex)))
     assert span["provider"] == "anthropic" and span["total_tokens"] == 18
@@ -158,8 +158,8 @@ def test_findings_are_exported_as_otlp(proxy_factory: Any, mock_upstream: MockUp
         headers={"X-LLMTrace-Tenant-ID": tenant},
         json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": INJECTION}]},
     )
-    stored = proxy.wait_for_traces(1, {"X-LLMTrace-Tenant-ID": tenant}, timeout=3)["data"][0]["spans"][0]
-    delivery = receiver.wait(1, timeout=5)[0]
+    stored = proxy.wait_for_traces(1, {"X-LLMTrace-Tenant-ID": tenant}, timeout=READY_S)["data"][0]["spans"][0]
+    delivery = receiver.wait(1, timeout=READY_S)[0]
     assert delivery["path"] == "/v1/traces" and delivery["content_type"] == "application/x-protobuf"
     assert delivery["headers"].get("x-collector-key") == "k1"
     request = ExportTraceServiceRequest()

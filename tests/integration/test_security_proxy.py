@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import MockUpstream, Proxy
+from tests.conftest import READY_S, MockUpstream, Proxy
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ LEAKY = f"Sure, here is the deployment config you asked for with the key {AWS_KE
 
 
 def spans_of(proxy: Proxy, headers: dict[str, str], count: int = 1) -> list[dict[str, Any]]:
-    body = proxy.wait_for_traces(count, headers, timeout=3)
+    body = proxy.wait_for_traces(count, headers, timeout=READY_S)
     return [s for t in body["data"] for s in t["spans"]]
 
 

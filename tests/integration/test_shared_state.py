@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MockUpstream, create_database, drop_database, start_proxy
+from tests.conftest import READY_S, MockUpstream, create_database, drop_database, start_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ def test_two_replicas_share_traces(tmp_path: Any, mock_upstream: MockUpstream, c
             client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="k", default_headers=tenant, max_retries=0)
             client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
         for proxy in (a, b):
-            body = proxy.wait_for_traces(2, tenant, timeout=3)
+            body = proxy.wait_for_traces(2, tenant, timeout=READY_S)
             assert {s["prompt"] for t in body["data"] for s in t["spans"]} == {
                 "user: via replica a",
                 "user: via replica b",
@@ -136,7 +136,7 @@ def test_clickhouse_outage_loses_nothing(tmp_path: Any, mock_upstream: MockUpstr
         time.sleep(1)
         assert proxy.api("/health").json()["pipeline"]["storage_buffer"]["failed_writes"] >= 1
         front = start_front()  # back
-        spans = proxy.wait_for_traces(20, tenant, timeout=15, limit=100)
+        spans = proxy.wait_for_traces(20, tenant, timeout=READY_S, limit=100)
         assert spans["total"] == 20
         ids = [s["span_id"] for t in spans["data"] for s in t["spans"]]
         assert len(ids) == len(set(ids)) == 20  # stored once each

@@ -15,7 +15,7 @@ import pytest
 import redis
 import yaml
 
-from tests.conftest import BIN, MockUpstream, free_port, start_proxy
+from tests.conftest import BIN, READY_S, MockUpstream, free_port, start_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -368,7 +368,7 @@ def test_a_reached_soft_limit_alerts_the_webhook(tmp_path: Path, mock_upstream: 
         assert httpx.post(f"{proxy.url}{CHAT}", json=chat(), headers=headers).status_code == 200
         wait_for_spend(proxy, headers, 0.001)
         assert httpx.post(f"{proxy.url}{CHAT}", json=chat(), headers=headers).status_code == 200
-        alert = receiver.wait(1, timeout=10)[0]["body"]
+        alert = receiver.wait(1, timeout=READY_S)[0]["body"]
         assert alert["tenant_id"] == headers["X-LLMTrace-Tenant-ID"]
         assert [f["finding_type"] for f in alert["findings"]] == ["cost_cap_warning"]
         assert alert["severity"] == "High"
