@@ -4,7 +4,7 @@
 connection pools, hands back a ``Proxy`` bundle, and closes everything it opened when the block ends, also when
 something fails half-way through opening. It is the only module that names adapters for the running proxy; the
 supervisor only runs the nursery tree over the bundle. Tests pass ``Overrides`` (in-memory stores, an upstream
-transport) to get the same wiring with fakes, as cosmicpython's bootstrap does.
+transport) to get the same wiring with fakes (see tests/unit/in_process.py).
 
 Feature flags are worked out once (``Features.of``), and the proxy has one ML limiter: post-hoc analysis and
 enforcement with ``analysis_depth: full`` queue for the model through it, abandoned calls included.
@@ -55,6 +55,7 @@ from app.messages import CapturedSpan, SpanTap
 from app.settings import Features, ProxyConfig, data_protection_policy, redact, to_plain
 from app.use_cases.access import AccessControl, ProxyGate, SpendLedger, TenantSettingsCache
 from app.use_cases.alert_desk import AlertDesk
+from app.use_cases.capture import ExchangeCapture
 from app.use_cases.data_protection import DataProtector
 from app.use_cases.health import HealthMonitor
 from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
@@ -290,6 +291,7 @@ class Proxy:
     stores: Stores
     access: AccessControl
     spend: SpendLedger
+    capture: ExchangeCapture
     rules: RegexSecurityAnalyzer
     analyzer: AnalyzerSwitch
     analysis: PostHocAnalysis
@@ -455,6 +457,7 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
             stores=stores,
             access=access,
             spend=spend,
+            capture=ExchangeCapture(pricing, telemetry, spend=spend, max_decoded_bytes=config.capture_max_body_bytes),
             rules=rules,
             analyzer=analyzer,
             analysis=analysis,

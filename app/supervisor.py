@@ -147,17 +147,7 @@ async def open_pipeline(proxy: Proxy, models_ready: trio.Event) -> AsyncIterator
                 ready=models_ready,
             )
         )
-        await pipeline.start(
-            partial(
-                run_capture,
-                channels.exchanges_recv,
-                channels.captured_send,
-                proxy.pricing,
-                proxy.telemetry,
-                spend=proxy.spend,
-                max_decoded_bytes=config.capture_max_body_bytes,
-            )
-        )
+        await pipeline.start(partial(run_capture, channels.exchanges_recv, channels.captured_send, proxy.capture))
         yield pipeline
         pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)
 

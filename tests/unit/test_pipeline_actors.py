@@ -16,6 +16,7 @@ from app.actors.capture import run_capture
 from app.actors.storage_writer import StorageWriter
 from app.holders import PricingHolder
 from app.messages import CapturedSpan
+from app.use_cases.capture import ExchangeCapture
 from app.use_cases.post_hoc_analysis import AnalysisPolicy, PostHocAnalysis
 from app.use_cases.recording import ChannelExchangeRecorder
 from domain.capture import CompletedExchange
@@ -95,7 +96,7 @@ async def test_capture_to_storage_in_batches() -> None:
             PostHocAnalysis(RegexSecurityAnalyzer(), CircuitBreaker("security"), AnalysisPolicy(), telemetry),
             telemetry,
         )
-        await nursery.start(run_capture, ex_recv, cap_send, PricingHolder(PricingTable()), telemetry)
+        await nursery.start(run_capture, ex_recv, cap_send, ExchangeCapture(PricingHolder(PricingTable()), telemetry))
         for _ in range(25):
             ex_send.send_nowait(exchange())
         with trio.fail_after(5):
