@@ -23,6 +23,7 @@ from domain.queries import StorageStats
 from domain.tenancy import ApiKey, AuditEvent, Tenant, TenantSettings
 from domain.traces import TraceEvent, TraceSpan
 from domain.traffic import WindowSpend
+from domain.usage import UsageRow
 
 T = TypeVar("T")
 
@@ -94,6 +95,14 @@ def _make_converter() -> cattrs.Converter:
         TenantSettings,
         make_dict_unstructure_fn(TenantSettings, converter, monthly_budget_usd=override(rename="monthly_budget")),
     )
+    usage_to_dict = make_dict_unstructure_fn(UsageRow, converter)
+
+    def usage_row(row: UsageRow) -> dict[str, Any]:
+        data = usage_to_dict(row)
+        group = data.pop("group")
+        return {**group, **data, "cost_usd": round(row.cost_usd, 8)}
+
+    converter.register_unstructure_hook(UsageRow, usage_row)
     spend_to_dict = make_dict_unstructure_fn(WindowSpend, converter)
     converter.register_unstructure_hook(
         WindowSpend,

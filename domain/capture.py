@@ -64,6 +64,8 @@ class CompletedExchange:
     tags: Mapping[str, str] = attrs.field(factory=dict)
     inline_findings: tuple[SecurityFinding, ...] = ()  # from enforcement and streaming checks
     request_summary: RequestSummary | None = None  # the body as already read on the request path, if it was
+    end_user: str | None = None  # the X-LLMTrace-User-ID header
+    credential: str | None = None  # display prefix of the credential that made the call (from the gate)
 
 
 def agent_actions_from_tool_calls(calls: tuple[ToolCall, ...], at: dt.datetime) -> tuple[AgentAction, ...]:
@@ -163,6 +165,10 @@ def build_span(
         tags=tags,
         agent_actions=agent_actions_from_tool_calls(response.tool_calls, end_time),
         agent_id=exchange.agent_id,
+        end_user_id=exchange.end_user or request.end_user,
+        request_metadata=request.metadata,
+        credential=exchange.credential,
+        cached_prompt_tokens=response.usage.cached_prompt_tokens if response.usage.prompt_tokens is not None else None,
     )
 
 

@@ -38,6 +38,14 @@ def display_prefix(secret: str) -> str:
     return secret[:12] + "…"
 
 
+def provider_key_label(secret: str) -> str:
+    """How a provider's API key (auth off: the credential the caller sent) appears on traces and in usage:
+    recognisable (its kind and last four characters, as providers' consoles show keys) but never usable."""
+    if len(secret) >= 24:
+        return secret[:8] + "…" + secret[-4:]
+    return "key#" + hash_secret(secret)[:8]
+
+
 def same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
@@ -194,6 +202,7 @@ class Caller:
     role: Role
     actor: str  # "api-key:<id>", "tenant-token:<tenant>", "admin-key", "anonymous"
     superuser: bool = False  # the bootstrap admin key: may manage every tenant and switch tenant explicitly
+    credential: str | None = None  # the display prefix of the key or token that made the call (never the secret)
 
 
 @attrs.frozen
@@ -214,3 +223,4 @@ class Admission:
     headers: tuple[tuple[bytes, bytes], ...] = ()
     findings: tuple[SecurityFinding, ...] = ()
     token_cap: TokenCap | None = None
+    credential: str | None = None  # who made the call, as traces and usage show it (a display prefix)

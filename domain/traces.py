@@ -97,6 +97,10 @@ class TraceSpan:
     events: tuple[SpanEvent, ...] = ()
     agent_actions: tuple[AgentAction, ...] = ()
     agent_id: str | None = None
+    end_user_id: str | None = None  # the application's user: X-LLMTrace-User-ID, or the body's user / metadata
+    request_metadata: Mapping[str, str] = attrs.field(factory=dict)  # the request body's ``metadata`` (bounded)
+    credential: str | None = None  # display prefix of the API key or token that made the call
+    cached_prompt_tokens: int | None = None  # prompt tokens served from the provider's cache, when reported
 
 
 @attrs.frozen(kw_only=True)

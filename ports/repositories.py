@@ -9,6 +9,7 @@ from typing import Protocol
 from domain.queries import ActionSummary, AuditQuery, Page, StorageStats, TraceQuery
 from domain.tenancy import ApiKey, AuditEvent, Tenant, TenantSettings
 from domain.traces import TraceEvent, TraceSpan
+from domain.usage import UsageQuery, UsageRow
 
 
 class StorageUnavailable(Exception):
@@ -28,6 +29,9 @@ class TraceRepository(Protocol):
     async def get_trace(self, tenant_id: str, trace_id: str) -> TraceEvent | None: ...
 
     async def get_span(self, tenant_id: str, span_id: str) -> TraceSpan | None: ...
+
+    async def usage(self, query: UsageQuery) -> list[UsageRow]:
+        """Usage grouped as asked, computed by the store (see ``domain.usage`` for the definitions)."""
 
     async def stats(self, tenant_id: str | None) -> StorageStats:
         """Counts for one tenant, or all tenants when ``tenant_id`` is None."""

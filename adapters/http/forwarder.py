@@ -358,6 +358,7 @@ class Forwarder:
 
         def record() -> None:
             agent = headers_in.get(b"x-llmtrace-agent-id")
+            user = headers_in.get(b"x-llmtrace-user-id")
             if outcome.response_truncated:
                 tags["capture_truncated"] = "request,response" if "capture_truncated" in tags else "response"
             self._recorder.record(
@@ -380,6 +381,8 @@ class Forwarder:
                     tags=tags,
                     inline_findings=tuple(inline),
                     request_summary=reading.parsed_summary if reading.body is body else None,
+                    end_user=user.decode("utf-8", "replace")[:512] if user else None,
+                    credential=admission.credential,
                 )
             )
 

@@ -37,7 +37,11 @@ OPERATIONS: dict[tuple[str, str], tuple[Role, bool, str, list[dict[str, Any]], i
         [*TIME, *_q("provider", "model", "operation_name", "security_score_min", "security_score_max"), *PAGE], 200,
     ),
     ("GET", "/api/v1/spans/<span_id>"): (V, False, "One span", [], 200),
-    ("GET", "/api/v1/stats"): (V, False, "Storage statistics of the caller's tenant", [], 200),
+    ("GET", "/api/v1/stats"): (V, False, "Storage, token, cost and finding totals of the caller's tenant", [], 200),
+    ("GET", "/api/v1/usage"): (
+        V, False, "Usage and spend grouped by model, provider, agent, api_key, user, operation and time bucket",
+        [*TIME, *_q("group_by", "bucket")], 200,
+    ),
     ("GET", "/api/v1/stats/global"): (A, True, "Storage statistics across all tenants", [], 200),
     ("GET", "/api/v1/costs/current"): (
         V, False, "Spend and limits per budget window (cost caps)", _q("agent_id"), 200,

@@ -21,6 +21,16 @@ import trio
 from adapters.storage.rows import SpanRows
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.traces import TraceEvent, TraceSpan
+from domain.usage import (
+    DIMENSION_FIELDS,
+    MAX_USAGE_ROWS,
+    PERCENTILES,
+    SEVERITY_KEYS,
+    Percentiles,
+    TimeBucket,
+    UsageQuery,
+    UsageRow,
+)
 from ports.repositories import StorageUnavailable
 
 T = TypeVar("T")
@@ -29,7 +39,8 @@ COLUMNS = [
     "tenant_id", "trace_id", "span_id", "parent_span_id", "operation_name", "start_time", "end_time", "provider",
     "model_name", "prompt", "response", "prompt_tokens", "completion_tokens", "total_tokens", "tokens_estimated",
     "time_to_first_token_ms", "duration_ms", "status_code", "error_message", "estimated_cost_usd", "security_score",
-    "security_findings", "analysis_status", "tags", "events", "agent_actions", "agent_id", "version",
+    "security_findings", "analysis_status", "tags", "events", "agent_actions", "agent_id", "end_user_id",
+    "request_metadata", "credential", "cached_prompt_tokens", "version",
 ]  # fmt: skip
 
 
@@ -50,6 +61,11 @@ def schema(db: str) -> list[str]:
         ) ENGINE = ReplacingMergeTree(version)
         PARTITION BY toYYYYMM(start_time)
         ORDER BY (tenant_id, start_time, span_id)""",
+        # Who made the call (issue: usage by end user and key); a table from an earlier version gains them too.
+        f"ALTER TABLE {db}.spans ADD COLUMN IF NOT EXISTS end_user_id Nullable(String)",
+        f"ALTER TABLE {db}.spans ADD COLUMN IF NOT EXISTS request_metadata String DEFAULT '{{}}'",
+        f"ALTER TABLE {db}.spans ADD COLUMN IF NOT EXISTS credential Nullable(String)",
+        f"ALTER TABLE {db}.spans ADD COLUMN IF NOT EXISTS cached_prompt_tokens Nullable(UInt32)",
     ]
 
 
@@ -229,6 +245,52 @@ class ClickHouseTraceRepository:
 
         return await self._run(read)
 
+    async def usage(self, query: UsageQuery) -> list[UsageRow]:
+        params: dict[str, Any] = {}
+        where = []
+        if query.tenant_id is not None:
+            where.append("tenant_id = {tenant:String}")
+            params["tenant"] = query.tenant_id
+        if query.start_time is not None:
+            where.append("start_time >= {start:DateTime64(6, 'UTC')}")
+            params["start"] = query.start_time
+        if query.end_time is not None:
+            where.append("start_time < {end:DateTime64(6, 'UTC')}")
+            params["end"] = query.end_time
+        groups = [f"{DIMENSION_FIELDS[d]} AS g{i}" for i, d in enumerate(query.group_by)]
+        bucket = _BUCKET_FUNCTION[query.bucket] + "(start_time)" if query.bucket is not None else "NULL"
+        keys = ", ".join([*(f"g{i}" for i in range(len(query.group_by))), "bucket"])
+
+        def nearest_rank(column: str, name: str) -> str:
+            # the value at rank ceil(p x n) of the sorted non-null values, as every store defines it
+            return ", ".join(
+                f"if(count({column}) = 0, NULL, arrayElement(arraySort(groupArray({column})), "
+                f"toUInt64(greatest(1, ceil({p} * count({column})))))) AS {name}_p{round(p * 100)}"
+                for p in PERCENTILES
+            )
+
+        severities = ", ".join(
+            f"sum(arrayCount(x -> JSONExtractString(x, 'severity') = '{s.capitalize()}' AND NOT "
+            f"startsWith(JSONExtractString(x, 'finding_type'), 'analysis_'), JSONExtractArrayRaw(security_findings)))"
+            f" AS findings_{s}"
+            for s in SEVERITY_KEYS
+        )
+        sql = (
+            f"SELECT {', '.join([*groups, f'{bucket} AS bucket'])}, count() AS requests, "
+            "countIf(status_code IS NULL OR status_code >= 400 OR error_message IS NOT NULL) AS errors, "
+            "sum(ifNull(prompt_tokens, 0)) AS prompt_tokens, sum(ifNull(completion_tokens, 0)) AS completion_tokens, "
+            "sum(ifNull(cached_prompt_tokens, 0)) AS cached_prompt_tokens, sum(ifNull(total_tokens, 0)) AS "
+            f"total_tokens, sum(ifNull(estimated_cost_usd, 0)) AS cost_usd, {severities}, "
+            f"{nearest_rank('duration_ms', 'latency')}, {nearest_rank('time_to_first_token_ms', 'ttft')} "
+            f"FROM {self._db}.spans FINAL {'WHERE ' + ' AND '.join(where) if where else ''} "
+            f"GROUP BY {keys} LIMIT {MAX_USAGE_ROWS}"
+        )
+
+        def read() -> list[UsageRow]:
+            return [_usage_row(row, query) for row in self._rows(sql, params)]
+
+        return await self._run(read)
+
     async def stats(self, tenant_id: str | None) -> StorageStats:
         where = "WHERE tenant_id = {t:String}" if tenant_id is not None else ""
         params = {"t": tenant_id} if tenant_id is not None else {}
@@ -280,3 +342,32 @@ class ClickHouseTraceRepository:
             self._client.close()
         except Exception:  # noqa: BLE001 - closing a dead connection is fine
             pass
+
+
+_BUCKET_FUNCTION = {
+    TimeBucket.MINUTE: "toStartOfMinute",
+    TimeBucket.HOUR: "toStartOfHour",
+    TimeBucket.DAY: "toStartOfDay",
+}
+
+
+def _usage_row(row: dict[str, Any], query: UsageQuery) -> UsageRow:
+    def cut(name: str) -> Percentiles:
+        values = [row[f"{name}_p{round(p * 100)}"] for p in PERCENTILES]
+        p50, p95, p99 = (None if v is None else float(v) for v in values)
+        return Percentiles(p50=p50, p95=p95, p99=p99)
+
+    return UsageRow(
+        group={d.value: row[f"g{i}"] for i, d in enumerate(query.group_by)},
+        bucket_start=_utc(row["bucket"]) if query.bucket is not None else None,
+        requests=int(row["requests"]),
+        errors=int(row["errors"]),
+        prompt_tokens=int(row["prompt_tokens"]),
+        completion_tokens=int(row["completion_tokens"]),
+        cached_prompt_tokens=int(row["cached_prompt_tokens"]),
+        total_tokens=int(row["total_tokens"]),
+        cost_usd=float(row["cost_usd"]),
+        findings={s: int(row[f"findings_{s}"]) for s in SEVERITY_KEYS},
+        latency_ms=cut("latency"),
+        ttft_ms=cut("ttft"),
+    )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.traces import TraceEvent, TraceSpan
+from domain.usage import MAX_USAGE_ROWS, UsageQuery, UsageRow, usage_rows
 from ports.repositories import StorageUnavailable
 
 
@@ -92,6 +93,10 @@ class InMemoryTraceRepository:
     async def get_span(self, tenant_id: str, span_id: str) -> TraceSpan | None:
         self._check()
         return self.spans.get((tenant_id, span_id))
+
+    async def usage(self, query: UsageQuery) -> list[UsageRow]:
+        self._check()
+        return usage_rows(self.spans.values(), query)[:MAX_USAGE_ROWS]
 
     async def stats(self, tenant_id: str | None) -> StorageStats:
         self._check()

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,11 +22,30 @@ from sqlalchemy.engine import Connection, Engine
 from adapters.storage.rows import SpanRows
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.traces import TraceEvent, TraceSpan
+from domain.usage import (
+    DIMENSION_FIELDS,
+    MAX_USAGE_ROWS,
+    PERCENTILES,
+    SEVERITY_KEYS,
+    Percentiles,
+    TimeBucket,
+    UsageQuery,
+    UsageRow,
+    counted_findings,
+)
 from ports.repositories import StorageUnavailable
 
 log = logging.getLogger("llmtrace.storage")
 
 T = TypeVar("T")
+
+# Fills the per-severity finding counts of spans stored before migration 5 from their JSON findings.
+_FILL_SEVERITY_COUNTS = "UPDATE spans SET " + ", ".join(
+    f"findings_{severity.lower()} = (SELECT count(*) FROM json_each(spans.security_findings) "
+    f"WHERE json_extract(value, '$.severity') = '{severity}' "
+    "AND json_extract(value, '$.finding_type') NOT LIKE 'analysis^_%' ESCAPE '^')"
+    for severity in ("Info", "Low", "Medium", "High", "Critical")
+)
 
 # (version, description, statements). Append only: a shipped migration never changes.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
@@ -93,6 +112,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (4, "tenant data protection policy", ["ALTER TABLE tenant_settings ADD COLUMN data_protection TEXT"]),
+    (
+        5,
+        "who made each call (end user, request metadata, credential) and cached prompt tokens",
+        [
+            "ALTER TABLE spans ADD COLUMN end_user_id TEXT",
+            "ALTER TABLE spans ADD COLUMN request_metadata TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE spans ADD COLUMN credential TEXT",
+            "ALTER TABLE spans ADD COLUMN cached_prompt_tokens INTEGER",
+            # Findings per severity, kept beside the JSON so usage sums them in SQL (written with each span).
+            "ALTER TABLE spans ADD COLUMN findings_info INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE spans ADD COLUMN findings_low INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE spans ADD COLUMN findings_medium INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE spans ADD COLUMN findings_high INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE spans ADD COLUMN findings_critical INTEGER NOT NULL DEFAULT 0",
+            _FILL_SEVERITY_COUNTS,
+            "CREATE INDEX IF NOT EXISTS idx_spans_tenant_agent ON spans (tenant_id, agent_id)",
+        ],
+    ),
 ]
 
 metadata = sa.MetaData()
@@ -133,6 +170,15 @@ spans_table = sa.Table(
     sa.Column("events", sa.Text),
     sa.Column("agent_actions", sa.Text),
     sa.Column("agent_id", sa.Text),
+    sa.Column("end_user_id", sa.Text),
+    sa.Column("request_metadata", sa.Text),
+    sa.Column("credential", sa.Text),
+    sa.Column("cached_prompt_tokens", sa.Integer),
+    sa.Column("findings_info", sa.Integer),
+    sa.Column("findings_low", sa.Integer),
+    sa.Column("findings_medium", sa.Integer),
+    sa.Column("findings_high", sa.Integer),
+    sa.Column("findings_critical", sa.Integer),
 )
 
 
@@ -155,7 +201,9 @@ SPAN_ROWS = SpanRows(ts, from_ts)
 
 
 def span_row(span: TraceSpan) -> dict[str, Any]:
-    return SPAN_ROWS.row(span)
+    row = SPAN_ROWS.row(span)
+    row.update({f"findings_{severity}": count for severity, count in counted_findings(span.security_findings).items()})
+    return row
 
 
 def span_from_row(row: Any) -> TraceSpan:
@@ -469,6 +517,14 @@ class SqliteTraceRepository(SqliteStore):
 
         return await self._run(read)
 
+    async def usage(self, query: UsageQuery) -> list[UsageRow]:
+        sql, params = usage_sql(query)
+
+        def read(conn: Connection) -> list[UsageRow]:
+            return [usage_row(dict(row), query) for row in conn.exec_driver_sql(sql, params).mappings()]
+
+        return await self._run(read)
+
     async def stats(self, tenant_id: str | None) -> StorageStats:
         def read(conn: Connection) -> StorageStats:
             t_where = [] if tenant_id is None else [traces_table.c.tenant_id == tenant_id]
@@ -548,3 +604,84 @@ def migrate(database_path: str) -> list[int]:
             return apply_migrations(conn)
     finally:
         engine.dispose()
+
+
+_BUCKET_PREFIX = {TimeBucket.MINUTE: 16, TimeBucket.HOUR: 13, TimeBucket.DAY: 10}  # of the fixed-width start_time
+_BUCKET_FORMAT = {TimeBucket.MINUTE: "%Y-%m-%dT%H:%M", TimeBucket.HOUR: "%Y-%m-%dT%H", TimeBucket.DAY: "%Y-%m-%d"}
+
+
+def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
+    """One statement: sums per group and bucket, and nearest-rank percentiles by window functions (SQLite has no
+    percentile aggregate): the value at the first row whose rank reaches p x n."""
+    params: dict[str, Any] = {}
+    where = []
+    if query.tenant_id is not None:
+        where.append("tenant_id = :tenant")
+        params["tenant"] = query.tenant_id
+    if query.start_time is not None:
+        where.append("start_time >= :start")
+        params["start"] = ts(query.start_time)
+    if query.end_time is not None:
+        where.append("start_time < :end")
+        params["end"] = ts(query.end_time)
+    groups = [f"{DIMENSION_FIELDS[d]} AS g{i}" for i, d in enumerate(query.group_by)]
+    bucket = f"substr(start_time, 1, {_BUCKET_PREFIX[query.bucket]})" if query.bucket is not None else "NULL"
+    keys = [f"g{i}" for i in range(len(query.group_by))] + ["bucket"]
+    key_list = ", ".join(keys)
+    same = " AND ".join(f"a.{k} IS {{other}}.{k}" for k in keys)
+    severities = ", ".join(f"sum(findings_{s}) AS findings_{s}" for s in SEVERITY_KEYS)
+
+    def ranked(column: str, name: str) -> str:
+        cuts = ", ".join(f"min(CASE WHEN rn >= {p} * n THEN v END) AS {name}_p{round(p * 100)}" for p in PERCENTILES)
+        return (
+            f"{name} AS (SELECT {key_list}, {cuts} FROM (SELECT {key_list}, {column} AS v, "
+            f"row_number() OVER (PARTITION BY {key_list} ORDER BY {column}) AS rn, "
+            f"count(*) OVER (PARTITION BY {key_list}) AS n FROM base WHERE {column} IS NOT NULL) "
+            f"GROUP BY {key_list})"
+        )
+
+    sql = (
+        f"WITH base AS (SELECT {', '.join([*groups, f'{bucket} AS bucket'])}, status_code, error_message, "
+        "prompt_tokens, completion_tokens, cached_prompt_tokens, total_tokens, estimated_cost_usd, duration_ms, "
+        f"time_to_first_token_ms, {', '.join(f'findings_{s}' for s in SEVERITY_KEYS)} FROM spans"
+        f"{' WHERE ' + ' AND '.join(where) if where else ''}), "
+        f"agg AS (SELECT {key_list}, count(*) AS requests, "
+        "sum(CASE WHEN status_code IS NULL OR status_code >= 400 OR error_message IS NOT NULL THEN 1 ELSE 0 END) "
+        "AS errors, coalesce(sum(prompt_tokens), 0) AS prompt_tokens, "
+        "coalesce(sum(completion_tokens), 0) AS completion_tokens, "
+        "coalesce(sum(cached_prompt_tokens), 0) AS cached_prompt_tokens, coalesce(sum(total_tokens), 0) AS "
+        f"total_tokens, coalesce(sum(estimated_cost_usd), 0.0) AS cost_usd, {severities} "
+        f"FROM base GROUP BY {key_list}), "
+        f"{ranked('duration_ms', 'latency')}, {ranked('time_to_first_token_ms', 'ttft')} "
+        f"SELECT a.*, {', '.join(f'l.latency_p{round(p * 100)}' for p in PERCENTILES)}, "
+        f"{', '.join(f't.ttft_p{round(p * 100)}' for p in PERCENTILES)} FROM agg a "
+        f"LEFT JOIN latency l ON {same.format(other='l')} LEFT JOIN ttft t ON {same.format(other='t')} "
+        f"LIMIT {MAX_USAGE_ROWS}"
+    )
+    return sql, params
+
+
+def usage_row(row: Mapping[str, Any], query: UsageQuery) -> UsageRow:
+    bucket_start = None
+    if query.bucket is not None and row["bucket"] is not None:
+        bucket_start = dt.datetime.strptime(row["bucket"], _BUCKET_FORMAT[query.bucket]).replace(tzinfo=dt.UTC)
+
+    def cut(name: str) -> Percentiles:
+        values = [row[f"{name}_p{round(p * 100)}"] for p in PERCENTILES]
+        p50, p95, p99 = (None if v is None else float(v) for v in values)
+        return Percentiles(p50=p50, p95=p95, p99=p99)
+
+    return UsageRow(
+        group={d.value: row[f"g{i}"] for i, d in enumerate(query.group_by)},
+        bucket_start=bucket_start,
+        requests=int(row["requests"]),
+        errors=int(row["errors"]),
+        prompt_tokens=int(row["prompt_tokens"]),
+        completion_tokens=int(row["completion_tokens"]),
+        cached_prompt_tokens=int(row["cached_prompt_tokens"]),
+        total_tokens=int(row["total_tokens"]),
+        cost_usd=float(row["cost_usd"]),
+        findings={s: int(row[f"findings_{s}"] or 0) for s in SEVERITY_KEYS},
+        latency_ms=cut("latency"),
+        ttft_ms=cut("ttft"),
+    )

@@ -28,6 +28,7 @@ from domain.tenancy import (
     Role,
     TenantSettings,
     hash_secret,
+    provider_key_label,
     same_secret,
 )
 from domain.traffic import (
@@ -103,11 +104,18 @@ class AccessControl:
         caller: Caller | None = None
         key = await self._metadata.get_api_key_by_hash(digest)
         if key is not None:
-            caller = Caller(tenant_id=key.tenant_id, role=key.role, actor=f"api-key:{key.id}")
+            caller = Caller(
+                tenant_id=key.tenant_id, role=key.role, actor=f"api-key:{key.id}", credential=key.key_prefix
+            )
         else:
             tenant = await self._metadata.get_tenant_by_token_hash(digest)
             if tenant is not None:
-                caller = Caller(tenant_id=tenant.id, role=Role.OPERATOR, actor=f"tenant-token:{tenant.id}")
+                caller = Caller(
+                    tenant_id=tenant.id,
+                    role=Role.OPERATOR,
+                    actor=f"tenant-token:{tenant.id}",
+                    credential=tenant.token_prefix,
+                )
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[digest] = (now + self._ttl, caller)
@@ -120,6 +128,7 @@ class AccessControl:
                 role=Role.ADMIN,
                 actor="admin-key",
                 superuser=True,
+                credential="admin-key",
             )
         return None
 
@@ -148,7 +157,14 @@ class AccessControl:
 
     async def for_proxy(self, headers: Headers) -> Caller:
         if not self.enabled:
-            return Caller(tenant_id=self._anonymous_tenant(headers), role=Role.ADMIN, actor="anonymous", superuser=True)
+            provider_key = _bearer(headers) or _header(headers, b"x-api-key")
+            return Caller(
+                tenant_id=self._anonymous_tenant(headers),
+                role=Role.ADMIN,
+                actor="anonymous",
+                superuser=True,
+                credential=provider_key_label(provider_key) if provider_key else None,
+            )
         token = _header(headers, b"x-llmtrace-token")
         if token:
             caller = self._admin(token, headers) or await self._lookup(token)
@@ -317,7 +333,7 @@ class ProxyGate:
                     ),
                 )
         if not self._cost_caps.enabled:
-            return Admission(tenant_id, None, response_headers)
+            return Admission(tenant_id, None, response_headers, credential=caller.credential)
         agent_id = _header(headers, b"x-llmtrace-agent-id") or None
         caps = self._cost_caps.caps_for(agent_id)
         findings: tuple[SecurityFinding, ...] = ()
@@ -347,7 +363,7 @@ class ProxyGate:
                     ),
                 )
             findings = tuple(cost_warning(warning, tenant_id, agent_id) for warning in judgement.warnings)
-        return Admission(tenant_id, None, response_headers, findings, caps.tokens)
+        return Admission(tenant_id, None, response_headers, findings, caps.tokens, credential=caller.credential)
 
     def check_tokens(self, admission: Admission, request: RequestSummary) -> Rejection | None:
         """Token caps, once the body is read: the estimated prompt and the completion the request asks for."""

@@ -20,6 +20,8 @@ class RequestSummary:
     parsed: bool  # False when the body was not JSON we understand
     pruned: bool = False  # parts nested deeper than the limit were dropped before reading
     max_output_tokens: int | None = None  # max_completion_tokens / max_tokens / max_output_tokens, if asked
+    end_user: str | None = None  # OpenAI ``user``, or ``metadata.user_id`` (Anthropic)
+    metadata: Mapping[str, str] = attrs.field(factory=dict)  # the body's ``metadata``, values as text, bounded
 
 
 @attrs.frozen(kw_only=True)

@@ -8,6 +8,7 @@ hands it to token caps and enforcement and passes the result on to capture.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from domain.exchange.model import (
@@ -84,6 +85,7 @@ def summarize_request(path: str, body: bytes) -> RequestSummary:
             prompt_text = analysis_text
     elif "prompt" in data:
         prompt_text = analysis_text = flatten_inputs(data["prompt"])
+    end_user, metadata = _who(data)
     limit = next(
         (
             v
@@ -101,7 +103,28 @@ def summarize_request(path: str, body: bytes) -> RequestSummary:
         parsed=True,
         pruned=pruned,
         max_output_tokens=limit,
+        end_user=end_user,
+        metadata=metadata,
     )
+
+
+MAX_METADATA_KEYS = 32
+MAX_METADATA_CHARS = 512
+
+
+def _who(data: Mapping[str, object]) -> tuple[str | None, dict[str, str]]:
+    """The end user and the request metadata a client put in the body (OpenAI ``user`` and ``metadata``, Anthropic
+    ``metadata.user_id``), bounded: 32 keys, 512 characters each."""
+    raw = data.get("metadata")
+    metadata: dict[str, str] = {}
+    if isinstance(raw, Mapping):
+        for key, value in list(raw.items())[:MAX_METADATA_KEYS]:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            metadata[str(key)[:MAX_METADATA_CHARS]] = text[:MAX_METADATA_CHARS]
+    user = data.get("user")
+    if not isinstance(user, str) or not user:
+        user = metadata.get("user_id") or None
+    return (user[:MAX_METADATA_CHARS] if user else None), metadata
 
 
 class RequestReading:

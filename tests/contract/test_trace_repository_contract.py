@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import attrs
 import pytest
 
 from adapters.storage.memory import InMemoryTraceRepository
@@ -15,6 +16,7 @@ from domain.findings import SecurityFinding, Severity
 from domain.providers import Provider
 from domain.queries import TraceQuery
 from domain.traces import ActionType, AgentAction, AnalysisStatus, TraceSpan
+from domain.usage import TimeBucket, UsageDimension, UsageQuery, sort_rows, usage_rows
 from ports.repositories import TraceRepository
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -103,6 +105,10 @@ async def test_round_trip_keeps_every_field(repo: TraceRepository) -> None:
         agent_id="bot",
         parent_span_id="p1",
         error_message=None,
+        end_user_id="user-42",
+        request_metadata={"feature": "search", "session": "s-1"},
+        credential="llmt_0123456…",
+        cached_prompt_tokens=4,
     )
     await repo.store_spans([span])
     assert await repo.get_span(tenant, span.span_id) == span
@@ -181,3 +187,86 @@ async def test_stats(repo: TraceRepository) -> None:
 
 async def test_health_check_passes(repo: TraceRepository) -> None:
     await repo.health_check()
+
+
+def usage_traffic(tenant: str) -> list[TraceSpan]:
+    """Scripted traffic over two hours: two models, two agents, users and keys, errors, findings, latencies."""
+    high = SecurityFinding(
+        id="h", severity=Severity.HIGH, finding_type="prompt_injection", description="d", confidence=0.9
+    )
+    note = SecurityFinding(
+        id="n", severity=Severity.INFO, finding_type="analysis_skipped", description="d", confidence=1.0
+    )
+    spans = []
+    for i in range(40):
+        model = "gpt-4o" if i % 3 else "claude-3-5-haiku"
+        spans.append(
+            make_span(
+                tenant,
+                start_time=T0 + dt.timedelta(minutes=3 * i),
+                model_name=model,
+                provider=Provider.OPENAI if model == "gpt-4o" else Provider.ANTHROPIC,
+                agent_id=None if i % 4 == 0 else f"agent-{i % 2}",
+                end_user_id=f"user-{i % 5}",
+                credential="sk-proj-…abcd" if i % 2 else "llmt_0123456…",
+                operation_name="chat_completion_stream" if i % 2 else "chat_completion",
+                prompt_tokens=10 + i,
+                completion_tokens=5,
+                total_tokens=15 + i,
+                cached_prompt_tokens=i % 3 or None,
+                estimated_cost_usd=0.001 * (i + 1) if model == "gpt-4o" else None,
+                duration_ms=100 + (i * 37) % 250,
+                time_to_first_token_ms=(20 + i) if i % 2 else None,
+                status_code=500 if i % 7 == 0 else 200,
+                error_message="upstream returned HTTP 500" if i % 7 == 0 else None,
+                security_findings=(high, note) if i % 5 == 0 else (),
+            )
+        )
+    return spans
+
+
+USAGE_QUERIES = [
+    {},
+    {"group_by": (UsageDimension.MODEL,)},
+    {"group_by": (UsageDimension.AGENT, UsageDimension.USER)},
+    {
+        "group_by": (UsageDimension.API_KEY, UsageDimension.PROVIDER, UsageDimension.OPERATION),
+        "bucket": TimeBucket.HOUR,
+    },
+    {"bucket": TimeBucket.MINUTE},
+    {"bucket": TimeBucket.DAY, "group_by": (UsageDimension.MODEL,)},
+    {"start_time": T0 + dt.timedelta(minutes=30), "end_time": T0 + dt.timedelta(minutes=90)},
+]
+
+
+async def test_usage_is_computed_by_the_store_as_domain_usage_defines_it(repo: TraceRepository) -> None:
+    tenant, other = str(uuid.uuid4()), str(uuid.uuid4())
+    spans = usage_traffic(tenant)
+    await repo.store_spans([*spans, make_span(other, span_id="elsewhere")])
+    for params in USAGE_QUERIES:
+        query = UsageQuery(tenant_id=tenant, **params)  # type: ignore[arg-type]
+        got = sort_rows(await repo.usage(query), query)
+        expected = usage_rows(spans, query)
+        assert [attrs.evolve(r, cost_usd=round(r.cost_usd, 9)) for r in got] == [
+            attrs.evolve(r, cost_usd=round(r.cost_usd, 9)) for r in expected
+        ], params
+
+
+async def test_usage_figures_a_user_would_check_by_hand(repo: TraceRepository) -> None:
+    tenant = str(uuid.uuid4())
+    spans = usage_traffic(tenant)
+    await repo.store_spans(spans)
+    (total,) = await repo.usage(UsageQuery(tenant_id=tenant))
+    assert total.requests == 40
+    assert total.errors == 6  # i = 0, 7, 14, 21, 28, 35
+    assert total.prompt_tokens == sum(10 + i for i in range(40))
+    assert total.findings == {"info": 0, "low": 0, "medium": 0, "high": 8, "critical": 0}  # notes not counted
+    durations = sorted(100 + (i * 37) % 250 for i in range(40))
+    assert total.latency_ms.p50 == durations[19] and total.latency_ms.p99 == durations[39]
+    assert total.ttft_ms.p50 == sorted(20 + i for i in range(1, 40, 2))[9]
+    by_model = {
+        r.group["model"]: r for r in await repo.usage(UsageQuery(tenant_id=tenant, group_by=(UsageDimension.MODEL,)))
+    }
+    assert by_model["claude-3-5-haiku"].requests == 14 and by_model["claude-3-5-haiku"].cost_usd == 0
+    assert abs(by_model["gpt-4o"].cost_usd - sum(0.001 * (i + 1) for i in range(40) if i % 3)) < 1e-9
+    assert await repo.usage(UsageQuery(tenant_id=str(uuid.uuid4()))) == []  # another tenant sees nothing

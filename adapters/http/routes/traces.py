@@ -9,7 +9,7 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from adapters.codec import span_to_json, stats_to_json, to_json, trace_to_json
+from adapters.codec import iso, span_to_json, stats_to_json, to_json, trace_to_json
 from adapters.http.routes.common import (
     BadRequest,
     api_error,
@@ -25,6 +25,7 @@ from domain.findings import Severity
 from domain.providers import provider_from_name
 from domain.queries import TraceQuery
 from domain.traces import ActionType, AgentAction, TraceSpan, truncate_utf8
+from domain.usage import MAX_USAGE_ROWS, SEVERITY_KEYS, UsageQuery, parse_usage_query, sort_rows
 
 routes = Blueprint("traces", __name__)
 
@@ -135,14 +136,56 @@ async def report_action(trace_id: str) -> Response:
     return jsonify({"status": "ok", "action_id": action.id, "trace_id": trace_id})
 
 
+async def stats_json(tenant_id: str | None) -> dict[str, Any]:
+    """Storage statistics plus the totals of usage: tokens, cost, findings by severity, requests and errors."""
+    store = services().traces
+    data = stats_to_json(await store.stats(tenant_id))
+    rows = await store.usage(UsageQuery(tenant_id=tenant_id))
+    totals = rows[0] if rows else None
+    data.update(
+        {
+            "total_requests": totals.requests if totals else 0,
+            "total_errors": totals.errors if totals else 0,
+            "total_prompt_tokens": totals.prompt_tokens if totals else 0,
+            "total_completion_tokens": totals.completion_tokens if totals else 0,
+            "total_tokens": totals.total_tokens if totals else 0,
+            "total_cost_usd": round(totals.cost_usd, 8) if totals else 0.0,
+            "findings_by_severity": dict(totals.findings) if totals else dict.fromkeys(SEVERITY_KEYS, 0),
+        }
+    )
+    return data
+
+
 @routes.get("/api/v1/stats")
 async def stats() -> Response:
-    return jsonify(stats_to_json(await services().traces.stats(tenant())))
+    return jsonify(await stats_json(tenant()))
 
 
 @routes.get("/api/v1/stats/global")
 async def global_stats() -> Response:
-    return jsonify(stats_to_json(await services().traces.stats(None)))
+    return jsonify(await stats_json(None))
+
+
+@routes.get("/api/v1/usage")
+async def usage() -> Response:
+    group_by = ",".join(request.args.getlist("group_by"))
+    try:
+        query = parse_usage_query(
+            tenant(), group_by, request.args.get("bucket") or None, time_param("start_time"), time_param("end_time")
+        )
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    rows = sort_rows(await services().traces.usage(query), query)
+    return jsonify(
+        {
+            "group_by": [d.value for d in query.group_by],
+            "bucket": query.bucket.value if query.bucket else None,
+            "start_time": iso(query.start_time),
+            "end_time": iso(query.end_time),
+            "truncated": len(rows) >= MAX_USAGE_ROWS,
+            "data": to_json(rows),
+        }
+    )
 
 
 @routes.get("/api/v1/costs/current")
