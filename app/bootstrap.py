@@ -37,9 +37,11 @@ from adapters.storage.clickhouse import ClickHouseTraceRepository
 from adapters.storage.counters import InMemoryCounters, RedisCounters
 from adapters.storage.memory import InMemoryTraceRepository
 from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedupStore
+from adapters.storage.memory_baselines import InMemoryBaselineStore
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
 from adapters.storage.postgres import PostgresMetadataRepository
 from adapters.storage.postgres_alerts import PostgresAlertRepository
+from adapters.storage.redis_baselines import RedisBaselineStore
 from adapters.storage.redis_client import RedisConnection
 from adapters.storage.redis_dedup import RedisDedupStore
 from adapters.storage.spill import JsonLinesSpill
@@ -52,9 +54,10 @@ from app.actors.storage_writer import StorageWriter
 from app.analysis import build_analyzer
 from app.holders import AnalysisStats, AnalyzerSwitch, PricingHolder
 from app.messages import CapturedSpan, SpanTap
-from app.settings import Features, ProxyConfig, data_protection_policy, redact, to_plain
+from app.settings import Features, ProxyConfig, anomaly_policy, data_protection_policy, redact, to_plain
 from app.use_cases.access import AccessControl, ProxyGate, SpendLedger, TenantSettingsCache
 from app.use_cases.alert_desk import AlertDesk
+from app.use_cases.anomaly_watch import AnomalyWatch
 from app.use_cases.capture import ExchangeCapture
 from app.use_cases.data_protection import DataProtector
 from app.use_cases.health import HealthMonitor
@@ -74,6 +77,7 @@ from domain.security.analyzer import RegexSecurityAnalyzer
 from domain.traces import TraceSpan
 from domain.traffic import CostCapPolicy, RateLimitPolicy, parse_cost_caps, parse_rate_limiting
 from ports.alerting import AlertRepository, DedupStore
+from ports.anomaly import BaselineStore
 from ports.counters import SharedCounters
 from ports.repositories import MetadataRepository, SpanSpill, TraceRepository
 
@@ -245,6 +249,7 @@ class Overrides:
     stores: Stores | None = None
     dedup: DedupStore | None = None
     counters: SharedCounters | None = None
+    baselines: BaselineStore | None = None
     upstream_transport: httpx.AsyncBaseTransport | None = None  # proxied traffic
     outbound_transport: httpx.AsyncBaseTransport | None = None  # webhooks, Slack, PagerDuty, OTLP export
 
@@ -301,6 +306,7 @@ class Proxy:
     alert_engine: AlertEngine | None
     exporter: ExportActor | None
     taps: tuple[SpanTap, ...]  # the analysis actor's optional outputs, which it closes
+    watch: AnomalyWatch
     tap_outputs: Mapping[str, trio.MemoryReceiveChannel[TraceSpan]]  # their receiving ends: "alerts", "export"
     span_ingest: SpanIngest
     health: HealthMonitor
@@ -409,6 +415,8 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
             tap, tap_outputs["export"] = exporter.intake(only_with_findings=oe.only_with_findings)
             taps.append(tap)
         span_ingest = SpanIngest(channels.ingest_send, pricing, telemetry)
+        baselines = overrides.baselines or (RedisBaselineStore(redis) if redis is not None else InMemoryBaselineStore())
+        watch = AnomalyWatch(anomaly_policy(config), baselines, telemetry)
 
         # The HTTP side: the forwarder on the hot path, the REST API beside it.
         health = HealthMonitor(
@@ -467,6 +475,7 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
             alert_engine=alert_engine,
             exporter=exporter,
             taps=tuple(taps),
+            watch=watch,
             tap_outputs=tap_outputs,
             span_ingest=span_ingest,
             health=health,

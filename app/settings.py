@@ -17,6 +17,7 @@ import cattrs
 import cattrs.gen
 import yaml
 
+from domain.anomaly import MIN_SAMPLES, RECENT, AnomalyKind, AnomalyPolicy
 from domain.protection import ProtectionPolicy, parse_policy
 from domain.traffic import parse_cost_caps, parse_rate_limiting
 
@@ -175,6 +176,7 @@ class AnomalyDetectionSettings:
     check_tokens: bool = True
     check_velocity: bool = True
     check_latency: bool = True
+    check_error_rate: bool = True  # not in the reference: the error rate of the last 20 exchanges
 
 
 @attrs.frozen(kw_only=True)
@@ -505,6 +507,15 @@ def validate(config: ProxyConfig) -> list[str]:
             errors.append(f"listen_addr must be HOST:PORT with a port in 1-65535, got {config.listen_addr!r}")
     if not config.upstream_url.startswith(("http://", "https://")):
         errors.append(f"upstream_url must start with http:// or https://, got {config.upstream_url!r}")
+    ad = config.anomaly_detection
+    needed = MIN_SAMPLES + RECENT if ad.check_error_rate else MIN_SAMPLES
+    if ad.window_size < needed:
+        errors.append(
+            f"anomaly_detection.window_size must be at least {needed} (a baseline needs {MIN_SAMPLES} values"
+            + (f", and the error rate compares the last {RECENT} with those before)" if ad.check_error_rate else ")")
+        )
+    if ad.sigma_threshold <= 0:
+        errors.append("anomaly_detection.sigma_threshold must be greater than 0")
     if config.storage.profile not in ("memory", "lite", "production"):
         errors.append(f"storage.profile must be memory, lite or production, got {config.storage.profile!r}")
     if config.logging.level.lower() not in ("trace", "debug", "info", "warn", "warning", "error"):
@@ -654,14 +665,24 @@ NO_EFFECT: Mapping[str, str] = {
     "output_safety.hallucination_model": "no hallucination model ships with this version",
     "output_safety.hallucination_threshold": "no hallucination model ships with this version",
     "output_safety.hallucination_min_response_length": "no hallucination model ships with this version",
-    "anomaly_detection.enabled": "anomaly detection is not built yet",
-    "anomaly_detection.window_size": "anomaly detection is not built yet",
-    "anomaly_detection.sigma_threshold": "anomaly detection is not built yet",
-    "anomaly_detection.check_cost": "anomaly detection is not built yet",
-    "anomaly_detection.check_tokens": "anomaly detection is not built yet",
-    "anomaly_detection.check_velocity": "anomaly detection is not built yet",
-    "anomaly_detection.check_latency": "anomaly detection is not built yet",
 }
+
+
+def anomaly_policy(config: ProxyConfig) -> AnomalyPolicy:
+    ad = config.anomaly_detection
+    checks = {
+        AnomalyKind.COST: ad.check_cost,
+        AnomalyKind.TOKENS: ad.check_tokens,
+        AnomalyKind.VELOCITY: ad.check_velocity,
+        AnomalyKind.LATENCY: ad.check_latency,
+        AnomalyKind.ERROR_RATE: ad.check_error_rate,
+    }
+    return AnomalyPolicy(
+        enabled=ad.enabled,
+        window_size=ad.window_size,
+        sigma_threshold=ad.sigma_threshold,
+        kinds=frozenset(kind for kind, on in checks.items() if on),
+    )
 
 
 def data_protection_policy(config: ProxyConfig) -> ProtectionPolicy:

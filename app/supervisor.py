@@ -143,6 +143,7 @@ async def open_pipeline(proxy: Proxy, models_ready: trio.Event) -> AsyncIterator
                 proxy.analysis,
                 proxy.telemetry,
                 taps=proxy.taps,
+                watch=proxy.watch,
                 stats=proxy.analysis_stats,
                 ready=models_ready,
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from domain.findings import OPERATIONAL_FINDING_TYPES, SecurityFinding, Severity
+from domain.findings import SecurityFinding, Severity, is_operational
 
 
 class ChannelKind(enum.Enum):
@@ -51,7 +51,7 @@ class AlertChannel:
             f
             for f in findings
             if f.severity >= self.min_severity
-            and (passes_score or (f.finding_type in OPERATIONAL_FINDING_TYPES and f.requires_alert))
+            and (passes_score or (is_operational(f.finding_type) and f.requires_alert))
         ]
 
 

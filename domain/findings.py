@@ -72,6 +72,11 @@ AUXILIARY_FINDING_TYPES = frozenset(
 # Findings about how the service is used rather than about attacks: they alert on their own (``requires_alert``),
 # whatever a channel's security thresholds, and never raise the security score.
 OPERATIONAL_FINDING_TYPES = frozenset({"cost_cap_warning"})
+OPERATIONAL_PREFIXES = ("anomaly_",)  # anomaly_cost_spike, anomaly_velocity_spike, ...
+
+
+def is_operational(finding_type: str) -> bool:
+    return finding_type in OPERATIONAL_FINDING_TYPES or finding_type.startswith(OPERATIONAL_PREFIXES)
 
 
 def security_score(findings: Iterable[SecurityFinding]) -> int | None:
@@ -82,7 +87,7 @@ def security_score(findings: Iterable[SecurityFinding]) -> int | None:
     """
     best: int | None = None
     for finding in findings:
-        if finding.finding_type.startswith("analysis_") or finding.finding_type in OPERATIONAL_FINDING_TYPES:
+        if finding.finding_type.startswith("analysis_") or is_operational(finding.finding_type):
             continue
         score = _SEVERITY_SCORE[finding.severity]
         if finding.finding_type in AUXILIARY_FINDING_TYPES:

@@ -31,5 +31,8 @@ class Telemetry(Protocol):
     def pipeline_failure(self, stage: str) -> None:
         """An actor failed on one item and carried on (fail open)."""
 
+    def anomaly_detected(self, anomaly_type: str) -> None:
+        """One anomaly finding (``llmtrace_anomalies_total``)."""
+
     def analysis_shed(self, exchanges: int) -> None:
         """Exchanges analysed by the rules only because the analysis queue was more than half full."""

@@ -54,6 +54,9 @@ class PrometheusTelemetry:
             "llmtrace_storage_operations_total", "Storage batch writes", ["operation", "status"], registry=r
         )
         self.cost = Counter("llmtrace_cost_usd_total", "Estimated cost in micro-USD", ["tenant", "model"], registry=r)
+        self.anomalies = Counter(
+            "llmtrace_anomalies_total", "Anomalies found (anomaly_detection.*)", ["anomaly_type"], registry=r
+        )
         self.detector_latency = Histogram(
             "llmtrace_security_detector_latency_seconds",
             "Security analysis latency",
@@ -138,6 +141,9 @@ class PrometheusTelemetry:
 
     def pipeline_failure(self, stage: str) -> None:
         self.pipeline_failures.labels(stage).inc()
+
+    def anomaly_detected(self, anomaly_type: str) -> None:
+        self.anomalies.labels(anomaly_type).inc()
 
     def analysis_shed(self, exchanges: int) -> None:
         self.analysis_shed_total.inc(exchanges)

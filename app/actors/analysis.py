@@ -1,10 +1,10 @@
 """Post-hoc analysis actor, between capture and storage: a trio shell over ``PostHocAnalysis``.
 
 It takes the captured spans waiting in its channel in batches (up to 32), sheds the models when the queue is more
-than half full (the rules still run; better every exchange analysed by rules than many not analysed at all), sends
-each analysed span to storage (backpressure) and offers it to its taps (alert engine, OTLP export; never blocking).
-It owns its output channels: when its input ends it closes storage's channel and every tap, so the actors
-downstream drain in turn.
+than half full (the rules still run; better every exchange analysed by rules than many not analysed at all), has the
+anomaly watch judge each span against its baselines (when on), sends each analysed span to storage (backpressure)
+and offers it to its taps (alert engine, OTLP export; never blocking). It owns its output channels: when its input
+ends it closes storage's channel and every tap, so the actors downstream drain in turn.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import trio
 
 from app.holders import AnalysisStats
 from app.messages import CapturedSpan, SpanTap
+from app.use_cases.anomaly_watch import AnomalyWatch
 from app.use_cases.post_hoc_analysis import PostHocAnalysis
 from domain.traces import TraceSpan
 from ports.telemetry import Telemetry
@@ -29,6 +30,7 @@ async def run_analysis(
     telemetry: Telemetry,
     *,
     taps: Sequence[SpanTap] = (),
+    watch: AnomalyWatch | None = None,
     stats: AnalysisStats | None = None,
     ready: trio.Event | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
@@ -53,6 +55,8 @@ async def run_analysis(
                     stats.shed += len(batch)
                     telemetry.analysis_shed(len(batch))
                 for span in await analysis.analyse(batch, fast=fast):
+                    if watch is not None:
+                        span = await watch.inspect(span)
                     for tap in taps:
                         tap.offer(span)
                     await spans.send(span)

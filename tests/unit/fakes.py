@@ -20,6 +20,7 @@ class RecordingTelemetry:
         self.analysed_findings: list[SecurityFinding] = []
         self.alert_events: Counter[tuple[str, str]] = Counter()
         self.shed = 0
+        self.anomalies: Counter[str] = Counter()
 
     def exchange_captured(self, span: TraceSpan) -> None:
         self.captured.append(span)
@@ -44,6 +45,9 @@ class RecordingTelemetry:
 
     def pipeline_failure(self, stage: str) -> None:
         self.failures[stage] += 1
+
+    def anomaly_detected(self, anomaly_type: str) -> None:
+        self.anomalies[anomaly_type] += 1
 
     def analysis_shed(self, exchanges: int) -> None:
         self.shed += exchanges

@@ -10,7 +10,7 @@ TENANT = {"x-llmtrace-tenant-id": "5d0f7e8a-0c1b-4d2e-9f3a-1b2c3d4e5f60"}
 
 
 def completion(request: httpx.Request) -> httpx.Response:
-    model = "gpt-4o" if b"gpt-4o\"" in request.content else "gpt-4o-mini"
+    model = "gpt-4o" if b'gpt-4o"' in request.content else "gpt-4o-mini"
     return httpx.Response(
         200,
         json={
