@@ -44,6 +44,7 @@ from adapters.storage.postgres_alerts import PostgresAlertRepository
 from adapters.storage.redis_baselines import RedisBaselineStore
 from adapters.storage.redis_client import RedisConnection
 from adapters.storage.redis_dedup import RedisDedupStore
+from adapters.storage.reports import InMemoryReportRepository, PostgresReportRepository, SqliteReportRepository
 from adapters.storage.spill import JsonLinesSpill
 from adapters.storage.sqlite import SqliteTraceRepository
 from adapters.storage.sqlite_alerts import SqliteAlertRepository
@@ -59,6 +60,7 @@ from app.use_cases.access import AccessControl, ProxyGate, SpendLedger, TenantSe
 from app.use_cases.alert_desk import AlertDesk
 from app.use_cases.anomaly_watch import AnomalyWatch
 from app.use_cases.capture import ExchangeCapture
+from app.use_cases.compliance import REPORT_QUEUE_CAPACITY, ComplianceReports
 from app.use_cases.data_protection import DataProtector
 from app.use_cases.health import HealthMonitor
 from app.use_cases.inline_security import Enforcer, StreamGuards, StreamPolicy
@@ -73,13 +75,14 @@ from domain.capture import CompletedExchange, resolve_tenant
 from domain.circuit import CircuitBreaker
 from domain.findings import Severity
 from domain.pricing import PricingTable, parse_price_map
+from domain.reports import ComplianceReport
 from domain.security.analyzer import RegexSecurityAnalyzer
 from domain.traces import TraceSpan
 from domain.traffic import CostCapPolicy, RateLimitPolicy, parse_cost_caps, parse_rate_limiting
 from ports.alerting import AlertRepository, DedupStore
 from ports.anomaly import BaselineStore
 from ports.counters import SharedCounters
-from ports.repositories import MetadataRepository, SpanSpill, TraceRepository
+from ports.repositories import MetadataRepository, ReportRepository, SpanSpill, TraceRepository
 
 log = logging.getLogger("llmtrace")
 
@@ -183,6 +186,7 @@ class Stores:
     traces: TraceRepository
     metadata: MetadataRepository
     alerts: AlertRepository
+    reports: ReportRepository
 
 
 async def open_stores(config: ProxyConfig, stack: contextlib.AsyncExitStack) -> Stores:
@@ -191,13 +195,19 @@ async def open_stores(config: ProxyConfig, stack: contextlib.AsyncExitStack) -> 
     storage = config.storage
     if storage.profile == "memory":
         return Stores(
-            traces=InMemoryTraceRepository(), metadata=InMemoryMetadataRepository(), alerts=InMemoryAlertRepository()
+            traces=InMemoryTraceRepository(),
+            metadata=InMemoryMetadataRepository(),
+            alerts=InMemoryAlertRepository(),
+            reports=InMemoryReportRepository(),
         )
     if storage.profile == "lite":
         sqlite = SqliteTraceRepository.open(storage.database_path, migrate=storage.auto_migrate)
         stack.push_async_callback(sqlite.close)
         return Stores(
-            traces=sqlite, metadata=SqliteMetadataRepository(sqlite.engine), alerts=SqliteAlertRepository(sqlite.engine)
+            traces=sqlite,
+            metadata=SqliteMetadataRepository(sqlite.engine),
+            alerts=SqliteAlertRepository(sqlite.engine),
+            reports=SqliteReportRepository(sqlite.engine),
         )
     assert storage.clickhouse_url and storage.postgres_url  # validated with the config
     clickhouse = await trio.to_thread.run_sync(
@@ -208,7 +218,12 @@ async def open_stores(config: ProxyConfig, stack: contextlib.AsyncExitStack) -> 
     stack.push_async_callback(clickhouse.close)
     postgres = await PostgresMetadataRepository.open(storage.postgres_url, migrate=storage.auto_migrate)
     stack.push_async_callback(postgres.close)
-    return Stores(traces=clickhouse, metadata=postgres, alerts=PostgresAlertRepository(postgres))
+    return Stores(
+        traces=clickhouse,
+        metadata=postgres,
+        alerts=PostgresAlertRepository(postgres),
+        reports=PostgresReportRepository(postgres),
+    )
 
 
 @functools.cache
@@ -268,13 +283,18 @@ class PipelineChannels:
     ingest_send: trio.MemorySendChannel[CapturedSpan]  # a clone for OTLP/gRPC ingest; owner: the HTTP side
     spans_send: trio.MemorySendChannel[TraceSpan]  # owner: the analysis actor
     spans_recv: trio.MemoryReceiveChannel[TraceSpan]
+    reports_send: trio.MemorySendChannel[ComplianceReport]  # owner: the HTTP side (the report routes)
+    reports_recv: trio.MemoryReceiveChannel[ComplianceReport]
 
     @classmethod
     def open(cls, capture_capacity: int) -> PipelineChannels:
         exchanges_send, exchanges_recv = trio.open_memory_channel[CompletedExchange](capture_capacity)
         captured_send, captured_recv = trio.open_memory_channel[CapturedSpan](CAPTURED_CHANNEL_CAPACITY)
         spans_send, spans_recv = trio.open_memory_channel[TraceSpan](SPAN_CHANNEL_CAPACITY)
+        reports_send, reports_recv = trio.open_memory_channel[ComplianceReport](REPORT_QUEUE_CAPACITY)
         return cls(
+            reports_send=reports_send,
+            reports_recv=reports_recv,
             exchanges_send=exchanges_send,
             exchanges_recv=exchanges_recv,
             captured_send=captured_send,
@@ -307,6 +327,7 @@ class Proxy:
     exporter: ExportActor | None
     taps: tuple[SpanTap, ...]  # the analysis actor's optional outputs, which it closes
     watch: AnomalyWatch
+    reports: ComplianceReports
     tap_outputs: Mapping[str, trio.MemoryReceiveChannel[TraceSpan]]  # their receiving ends: "alerts", "export"
     span_ingest: SpanIngest
     health: HealthMonitor
@@ -417,6 +438,7 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
         span_ingest = SpanIngest(channels.ingest_send, pricing, telemetry)
         baselines = overrides.baselines or (RedisBaselineStore(redis) if redis is not None else InMemoryBaselineStore())
         watch = AnomalyWatch(anomaly_policy(config), baselines, telemetry)
+        reports = ComplianceReports(stores.reports, stores.traces, stores.metadata, channels.reports_send)
 
         # The HTTP side: the forwarder on the hot path, the REST API beside it.
         health = HealthMonitor(
@@ -456,6 +478,7 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
             span_ingest=span_ingest,
             otel_ingest_enabled=features.otel_ingest,
             costs=gate,
+            reports=reports,
         )
         proxy = Proxy(
             config=config,
@@ -476,6 +499,7 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
             exporter=exporter,
             taps=tuple(taps),
             watch=watch,
+            reports=reports,
             tap_outputs=tap_outputs,
             span_ingest=span_ingest,
             health=health,

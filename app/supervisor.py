@@ -29,6 +29,7 @@ import trio_asyncio
 from adapters.grpc.server import GrpcIngest, start_grpc_server
 from app.actors.analysis import run_analysis
 from app.actors.capture import run_capture
+from app.actors.reports import run_reports
 from app.analysis import load_ensemble
 from app.bootstrap import Overrides, Proxy, StartupError, assemble, load_pricing
 from app.settings import ProxyConfig
@@ -115,7 +116,8 @@ async def supervise(
         if install_signal_handlers:
             root.start_soon(_watch_signals, shutdown, proxy)
         async with open_pipeline(proxy, models_ready):
-            async with proxy.channels.exchanges_send, proxy.channels.ingest_send:  # the HTTP side's channels
+            channels = proxy.channels
+            async with channels.exchanges_send, channels.ingest_send, channels.reports_send:  # the HTTP side's
                 await _serve_http(proxy, listener, shutdown, root, models_ready, task_status)
             log.info("HTTP stopped; draining the capture pipeline")
             models_ready.set()  # shutting down while models load: the rules analyse what is queued
@@ -124,8 +126,9 @@ async def supervise(
 
 @contextlib.asynccontextmanager
 async def open_pipeline(proxy: Proxy, models_ready: trio.Event) -> AsyncIterator[trio.Nursery]:
-    """The actors, started downstream first (storage, alerts, export, analysis, capture). The block that uses them
-    must close the HTTP side's channels (``exchanges_send``, ``ingest_send``) before it ends; the actors then get
+    """The actors, started downstream first (storage, alerts, export, analysis, reports, capture). The block that
+    uses them must close the HTTP side's channels (``exchanges_send``, ``ingest_send``, ``reports_send``) before it
+    ends; the actors then get
     ``shutdown.timeout_seconds`` to drain before they are cancelled."""
     channels, config = proxy.channels, proxy.config
     async with trio.open_nursery() as pipeline:
@@ -148,6 +151,7 @@ async def open_pipeline(proxy: Proxy, models_ready: trio.Event) -> AsyncIterator
                 ready=models_ready,
             )
         )
+        await pipeline.start(run_reports, channels.reports_recv, proxy.reports, proxy.telemetry)
         await pipeline.start(partial(run_capture, channels.exchanges_recv, channels.captured_send, proxy.capture))
         yield pipeline
         pipeline.cancel_scope.deadline = trio.current_time() + max(config.shutdown.timeout_seconds, 1)

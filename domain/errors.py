@@ -15,3 +15,7 @@ class NotFound(Exception):
 
 class Invalid(Exception):
     """The request is malformed (400)."""
+
+
+class Busy(Exception):
+    """The service cannot take this now (503); the client may retry later."""

@@ -11,6 +11,7 @@ from domain.exchange import RequestReading, RequestSummary
 from domain.findings import SecurityFinding
 from domain.protection import ProtectionDecision
 from domain.queries import AuditQuery, Page
+from domain.reports import ComplianceReport
 from domain.security.enforcement import EnforcementDecision
 from domain.tenancy import (
     Admission,
@@ -136,3 +137,12 @@ class AlertDeskPort(Protocol):
 class SpanIngestPort(Protocol):
     async def submit(self, items: Sequence[tuple[TraceSpan, str]]) -> int:
         """Queue (span, analysis text) pairs for analysis and storage; returns how many were taken."""
+
+
+class ReportDeskPort(Protocol):
+    async def request(self, caller: Caller, body: Mapping[str, Any]) -> ComplianceReport:
+        """Queue a report (raises Invalid for a bad body, Busy when too many are waiting)."""
+
+    async def get(self, caller: Caller, report_id: str) -> ComplianceReport: ...
+
+    async def list_reports(self, caller: Caller, limit: int, offset: int) -> Page[ComplianceReport]: ...

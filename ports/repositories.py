@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from domain.queries import ActionSummary, AuditQuery, Page, StorageStats, TraceQuery
+from domain.reports import ComplianceReport, FindingCount
 from domain.tenancy import ApiKey, AuditEvent, Tenant, TenantSettings
 from domain.traces import TraceEvent, TraceSpan
 from domain.usage import UsageQuery, UsageRow
@@ -32,6 +33,11 @@ class TraceRepository(Protocol):
 
     async def usage(self, query: UsageQuery) -> list[UsageRow]:
         """Usage grouped as asked, computed by the store (see ``domain.usage`` for the definitions)."""
+
+    async def finding_counts(
+        self, tenant_id: str, start: dt.datetime | None, end: dt.datetime | None
+    ) -> list[FindingCount]:
+        """Findings of the tenant's spans started in ``[start, end)``, counted per type and severity."""
 
     async def stats(self, tenant_id: str | None) -> StorageStats:
         """Counts for one tenant, or all tenants when ``tenant_id`` is None."""
@@ -95,3 +101,18 @@ class MetadataRepository(Protocol):
     async def health_check(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class ReportRepository(Protocol):
+    """Compliance reports: requested, built off the request path, kept for the tenant to read."""
+
+    async def save_report(self, report: ComplianceReport) -> None:
+        """Insert or replace."""
+
+    async def get_report(self, tenant_id: str, report_id: str) -> ComplianceReport | None: ...
+
+    async def list_reports(self, tenant_id: str, limit: int, offset: int) -> Page[ComplianceReport]:
+        """Newest first."""
+
+    async def pending_reports(self) -> list[ComplianceReport]:
+        """Reports of every tenant still pending (to mark failed when a restart interrupted them)."""

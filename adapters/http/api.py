@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
 from adapters.http.openapi import ROUTE_ROLES
-from adapters.http.routes import admin, alerts, ingest, system, traces
+from adapters.http.routes import admin, alerts, ingest, reports, system, traces
 from adapters.http.routes.common import ApiServices, BadRequest, api_error, caller
-from domain.errors import AuthError, Forbidden, Invalid, NotFound
+from domain.errors import AuthError, Busy, Forbidden, Invalid, NotFound
 from ports.repositories import StorageUnavailable
 
 
@@ -78,7 +78,13 @@ def create_api(**services: Any) -> QuartTrio:
     async def _http_error(exc: HTTPException) -> Response:
         return api_error(exc.code or 500, exc.description or exc.name)
 
-    for module in (system, traces, admin, alerts, ingest):
+    @app.errorhandler(Busy)
+    async def _busy(exc: Busy) -> Response:
+        response = api_error(503, str(exc), "busy")
+        response.headers["Retry-After"] = "10"
+        return response
+
+    for module in (system, traces, admin, alerts, reports, ingest):
         app.register_blueprint(module.routes)
     return app
 

@@ -70,6 +70,13 @@ OPERATIONS: dict[tuple[str, str], tuple[Role, bool, str, list[dict[str, Any]], i
     ("GET", "/api/v1/alerts"): (V, False, "Alerts of the caller's tenant, newest first", PAGE, 200),
     ("GET", "/api/v1/alerts/<alert_id>"): (V, False, "One alert", [], 200),
     ("POST", "/api/v1/alerts/<alert_id>/ack"): (OP, False, "Acknowledge an alert (stops its escalation)", [], 200),
+    ("POST", "/api/v1/reports/generate"): (
+        OP, False, "Request a compliance report (soc2, gdpr, hipaa, owasp_llm_top10) for a period", [], 202,
+    ),
+    ("GET", "/api/v1/reports"): (V, False, "Compliance reports of the caller's tenant, newest first", PAGE, 200),
+    ("GET", "/api/v1/reports/<report_id>"): (
+        V, False, "One compliance report (format=html: a printable page with charts)", _q("format"), 200,
+    ),
     ("POST", "/v1/traces"): (V, False, "OTLP/HTTP trace ingest", [], 200),
 }  # fmt: skip
 

@@ -20,6 +20,7 @@ import trio
 
 from adapters.storage.rows import SpanRows
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
+from domain.reports import FindingCount
 from domain.traces import TraceEvent, TraceSpan
 from domain.usage import (
     DIMENSION_FIELDS,
@@ -288,6 +289,31 @@ class ClickHouseTraceRepository:
 
         def read() -> list[UsageRow]:
             return [_usage_row(row, query) for row in self._rows(sql, params)]
+
+        return await self._run(read)
+
+    async def finding_counts(
+        self, tenant_id: str, start: dt.datetime | None, end: dt.datetime | None
+    ) -> list[FindingCount]:
+        params: dict[str, Any] = {"tenant": tenant_id}
+        where = ["tenant_id = {tenant:String}", "security_findings != '[]'"]
+        if start is not None:
+            where.append("start_time >= {start:DateTime64(6, 'UTC')}")
+            params["start"] = start
+        if end is not None:
+            where.append("start_time < {end:DateTime64(6, 'UTC')}")
+            params["end"] = end
+        sql = (
+            "SELECT JSONExtractString(f, 'finding_type') AS finding_type, JSONExtractString(f, 'severity') AS "
+            f"severity, count() AS n FROM {self._db}.spans FINAL ARRAY JOIN JSONExtractArrayRaw(security_findings) "
+            f"AS f WHERE {' AND '.join(where)} GROUP BY finding_type, severity ORDER BY finding_type, severity"
+        )
+
+        def read() -> list[FindingCount]:
+            return [
+                FindingCount(finding_type=r["finding_type"], severity=r["severity"], count=int(r["n"]))
+                for r in self._rows(sql, params)
+            ]
 
         return await self._run(read)
 

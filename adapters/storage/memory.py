@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
+from domain.reports import FindingCount
 from domain.traces import TraceEvent, TraceSpan
-from domain.usage import MAX_USAGE_ROWS, UsageQuery, UsageRow, usage_rows
+from domain.usage import MAX_USAGE_ROWS, UsageQuery, UsageRow, in_period, usage_rows
 from ports.repositories import StorageUnavailable
 
 
@@ -97,6 +99,19 @@ class InMemoryTraceRepository:
     async def usage(self, query: UsageQuery) -> list[UsageRow]:
         self._check()
         return usage_rows(self.spans.values(), query)[:MAX_USAGE_ROWS]
+
+    async def finding_counts(
+        self, tenant_id: str, start: dt.datetime | None, end: dt.datetime | None
+    ) -> list[FindingCount]:
+        self._check()
+        counts: dict[tuple[str, str], int] = {}
+        query = UsageQuery(tenant_id=tenant_id, start_time=start, end_time=end)
+        for span in self.spans.values():
+            if span.tenant_id == tenant_id and in_period(span, query):
+                for finding in span.security_findings:
+                    key = (finding.finding_type, finding.severity.value)
+                    counts[key] = counts.get(key, 0) + 1
+        return [FindingCount(finding_type=t, severity=s, count=n) for (t, s), n in sorted(counts.items())]
 
     async def stats(self, tenant_id: str | None) -> StorageStats:
         self._check()

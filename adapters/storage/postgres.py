@@ -62,6 +62,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS idx_alerts_open ON alerts (created_at) WHERE status = 'open'",
         ],
     ),
+    (
+        4,
+        "compliance reports",
+        [
+            """CREATE TABLE IF NOT EXISTS compliance_reports (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, status VARCHAR(20) NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL, data JSONB NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS idx_reports_tenant_created ON compliance_reports (tenant_id, created_at DESC)",
+        ],
+    ),
 ]
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.storage.rows import SpanRows
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
+from domain.reports import FindingCount
 from domain.traces import TraceEvent, TraceSpan
 from domain.usage import (
     DIMENSION_FIELDS,
@@ -128,6 +129,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE spans ADD COLUMN findings_critical INTEGER NOT NULL DEFAULT 0",
             _FILL_SEVERITY_COUNTS,
             "CREATE INDEX IF NOT EXISTS idx_spans_tenant_agent ON spans (tenant_id, agent_id)",
+        ],
+    ),
+    (
+        6,
+        "compliance reports",
+        [
+            """CREATE TABLE IF NOT EXISTS compliance_reports (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+                data TEXT NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS idx_reports_tenant_created ON compliance_reports (tenant_id, created_at)",
         ],
     ),
 ]
@@ -522,6 +533,31 @@ class SqliteTraceRepository(SqliteStore):
 
         def read(conn: Connection) -> list[UsageRow]:
             return [usage_row(dict(row), query) for row in conn.exec_driver_sql(sql, params).mappings()]
+
+        return await self._run(read)
+
+    async def finding_counts(
+        self, tenant_id: str, start: dt.datetime | None, end: dt.datetime | None
+    ) -> list[FindingCount]:
+        where = ["s.tenant_id = :tenant", "s.security_findings != '[]'"]
+        params: dict[str, Any] = {"tenant": tenant_id}
+        if start is not None:
+            where.append("s.start_time >= :start")
+            params["start"] = ts(start)
+        if end is not None:
+            where.append("s.start_time < :end")
+            params["end"] = ts(end)
+        sql = (
+            "SELECT json_extract(f.value, '$.finding_type') AS finding_type, json_extract(f.value, '$.severity') "
+            f"AS severity, count(*) AS n FROM spans s, json_each(s.security_findings) f WHERE {' AND '.join(where)} "
+            "GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+
+        def read(conn: Connection) -> list[FindingCount]:
+            return [
+                FindingCount(finding_type=row[0], severity=row[1], count=int(row[2]))
+                for row in conn.exec_driver_sql(sql, params)
+            ]
 
         return await self._run(read)
 

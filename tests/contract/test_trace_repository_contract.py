@@ -270,3 +270,17 @@ async def test_usage_figures_a_user_would_check_by_hand(repo: TraceRepository) -
     assert by_model["claude-3-5-haiku"].requests == 14 and by_model["claude-3-5-haiku"].cost_usd == 0
     assert abs(by_model["gpt-4o"].cost_usd - sum(0.001 * (i + 1) for i in range(40) if i % 3)) < 1e-9
     assert await repo.usage(UsageQuery(tenant_id=str(uuid.uuid4()))) == []  # another tenant sees nothing
+
+
+async def test_finding_counts_per_type_and_severity_in_a_period(repo: TraceRepository) -> None:
+    tenant = str(uuid.uuid4())
+    await repo.store_spans(usage_traffic(tenant))
+    counts = await repo.finding_counts(tenant, None, None)
+    assert [(c.finding_type, c.severity, c.count) for c in counts] == [
+        ("analysis_skipped", "Info", 8),
+        ("prompt_injection", "High", 8),
+    ]
+    # spans i = 0, 5, 10 start in the first 30 minutes (every 3 minutes)
+    early = await repo.finding_counts(tenant, T0, T0 + dt.timedelta(minutes=30))
+    assert [(c.finding_type, c.count) for c in early] == [("analysis_skipped", 2), ("prompt_injection", 2)]
+    assert await repo.finding_counts(str(uuid.uuid4()), None, None) == []

@@ -15,6 +15,7 @@ import trio
 from adapters.storage.memory import InMemoryTraceRepository
 from adapters.storage.memory_alerts import InMemoryAlertRepository, InMemoryDedupStore
 from adapters.storage.memory_metadata import InMemoryMetadataRepository
+from adapters.storage.reports import InMemoryReportRepository
 from app.bootstrap import Overrides, Proxy, Stores, assemble
 from app.settings import ProxyConfig, load_config
 from app.supervisor import open_pipeline
@@ -95,6 +96,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 async def in_process_proxy(
     upstream: Callable[[httpx.Request], httpx.Response],
     settings: Mapping[str, Any] | None = None,
+    reports: InMemoryReportRepository | None = None,
 ) -> AsyncIterator[InProcessProxy]:
     seen: list[httpx.Request] = []
 
@@ -105,7 +107,12 @@ async def in_process_proxy(
 
     traces = InMemoryTraceRepository()
     overrides = Overrides(
-        stores=Stores(traces=traces, metadata=InMemoryMetadataRepository(), alerts=InMemoryAlertRepository()),
+        stores=Stores(
+            traces=traces,
+            metadata=InMemoryMetadataRepository(),
+            alerts=InMemoryAlertRepository(),
+            reports=reports if reports is not None else InMemoryReportRepository(),
+        ),
         dedup=InMemoryDedupStore(),
         upstream_transport=httpx.MockTransport(handler),
         outbound_transport=httpx.MockTransport(lambda request: httpx.Response(204)),
@@ -113,7 +120,8 @@ async def in_process_proxy(
     ready = trio.Event()
     ready.set()
     async with assemble(config_for(settings), overrides) as proxy, open_pipeline(proxy, ready):
-        async with proxy.channels.exchanges_send, proxy.channels.ingest_send:
+        channels = proxy.channels
+        async with channels.exchanges_send, channels.ingest_send, channels.reports_send:
             proxy.health.serving = True
             transport = httpx.ASGITransport(app=proxy.asgi)
             async with httpx.AsyncClient(transport=transport, base_url="http://proxy.test") as client:

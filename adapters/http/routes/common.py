@@ -14,7 +14,15 @@ from domain.json_text import loads
 from domain.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from domain.tenancy import Caller
 from ports.health import HealthReporter
-from ports.inbound import ActionReporter, Administration, AlertDeskPort, Authenticator, CostReporter, SpanIngestPort
+from ports.inbound import (
+    ActionReporter,
+    Administration,
+    AlertDeskPort,
+    Authenticator,
+    CostReporter,
+    ReportDeskPort,
+    SpanIngestPort,
+)
 from ports.repositories import TraceRepository
 
 MAX_OFFSET = 2**53  # fits every store's 64-bit integers and a JSON number, with room to add a page size
@@ -41,6 +49,7 @@ class ApiServices:
     span_ingest: SpanIngestPort | None = None
     otel_ingest_enabled: bool = False
     costs: CostReporter | None = None
+    reports: ReportDeskPort | None = None
 
 
 def services() -> ApiServices:
