@@ -5,8 +5,12 @@ Per scope (the tenant, and the tenant's agent when the request names one) and pe
 
 - ``cost_spike`` (estimated cost), ``token_spike`` (total tokens), ``latency_spike`` (the exchange's duration: the
   reference passed 0 here, so its latency anomalies never fired), ``velocity_spike`` (the scope's requests in the
-  60 s up to this one): z-score against the baseline; only upward deviations count;
-- ``error_rate_spike``: the error rate of the last ``RECENT`` exchanges against the rate before them (binomial z).
+  60 s up to this one): z-score against the baseline, and at least ``MIN_RATIO`` times the baseline mean (a spike
+  is a jump, not the far tail of ordinary noise: at 3 sigma alone, normal noise fires once in ~750 exchanges);
+  The velocity baseline keeps one value every ``VELOCITY_SAMPLE_S`` (so its window covers minutes, not the last
+  hundred requests of a burst);
+- ``error_rate_spike``: the error rate of the last ``RECENT`` exchanges against the rate before them (binomial z),
+  when it is also at least ``ERROR_RATE_RATIO`` times the usual rate and at least ``ERROR_RATE_MIN``.
 
 A baseline needs ``MIN_SAMPLES`` values. Its spread has a floor (10% of the mean, and a per-kind minimum), so a
 perfectly steady baseline (spread 0) neither stays blind (as in the reference) nor fires on a one-token wobble.
@@ -30,6 +34,7 @@ from domain.traces import TraceSpan
 MIN_SAMPLES = 10
 RECENT = 20  # exchanges in the recent error-rate window
 VELOCITY_WINDOW_S = 60.0
+VELOCITY_SAMPLE_S = 10.0  # the velocity baseline keeps one value per 10 s: a burst must not become its own baseline
 BASELINE_TTL_S = 86_400
 
 
@@ -49,6 +54,9 @@ SPREAD_FLOOR = {
     AnomalyKind.VELOCITY: 2.0,  # requests a minute
 }
 ERROR_RATE_FLOOR = 0.02
+MIN_RATIO = 2.0
+ERROR_RATE_RATIO = 5.0
+ERROR_RATE_MIN = 0.25  # 5 of the last 20
 
 
 @attrs.frozen(kw_only=True)
@@ -126,7 +134,7 @@ def spike(
     sigma = math.sqrt(sum((x - mean) ** 2 for x in baseline) / len(baseline))
     spread = max(sigma, 0.1 * abs(mean), SPREAD_FLOOR[kind])
     z = (value - mean) / spread
-    if severity_for(z, threshold) is None:
+    if severity_for(z, threshold) is None or value < MIN_RATIO * mean:
         return None
     return Deviation(kind=kind, scope=scope, value=value, mean=mean, spread=spread, z=z)
 
@@ -141,7 +149,7 @@ def error_burst(scope: Scope, outcome: float, history: Sequence[float], threshol
     base = max(sum(before) / len(before), ERROR_RATE_FLOOR)
     spread = math.sqrt(base * (1 - base) / len(recent))
     z = (rate - base) / spread
-    if severity_for(z, threshold) is None:
+    if severity_for(z, threshold) is None or rate < max(ERROR_RATE_RATIO * base, ERROR_RATE_MIN):
         return None
     return Deviation(kind=AnomalyKind.ERROR_RATE, scope=scope, value=rate, mean=base, spread=spread, z=z)
 

@@ -7,9 +7,9 @@ from typing import Protocol
 
 
 class BaselineStore(Protocol):
-    async def observe(self, samples: Sequence[tuple[str, float]], window: int) -> list[list[float]]:
-        """For each (key, value), in one step: the values recorded under the key before (oldest first, at most
-        ``window``), then record the value, keeping the last ``window``."""
+    async def observe(self, samples: Sequence[tuple[str, float, bool]], window: int) -> list[list[float]]:
+        """For each (key, value, keep), in one step: the values recorded under the key before (oldest first, at
+        most ``window``), then, when ``keep``, record the value, keeping the last ``window``."""
 
     async def count_recent(self, events: Sequence[tuple[str, float]], window_s: float) -> list[int]:
         """For each (key, at) (``at`` in epoch seconds): record an event at that time and count the key's events in

@@ -11,12 +11,13 @@ class InMemoryBaselineStore:
         self.samples: dict[str, collections.deque[float]] = {}
         self.events: dict[str, list[float]] = {}
 
-    async def observe(self, samples: Sequence[tuple[str, float]], window: int) -> list[list[float]]:
+    async def observe(self, samples: Sequence[tuple[str, float, bool]], window: int) -> list[list[float]]:
         out = []
-        for key, value in samples:
+        for key, value, keep in samples:
             kept = self.samples.setdefault(key, collections.deque(maxlen=window))
             out.append(list(kept))
-            kept.append(value)
+            if keep:
+                kept.append(value)
         return out
 
     async def count_recent(self, events: Sequence[tuple[str, float]], window_s: float) -> list[int]:

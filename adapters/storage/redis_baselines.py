@@ -13,15 +13,18 @@ from collections.abc import Sequence
 from adapters.storage.redis_client import RedisConnection, connection
 from domain.anomaly import BASELINE_TTL_S
 
-# KEYS: the baselines; ARGV[1] window, ARGV[2] ttl, ARGV[3..] one value per key. Returns the previous values of each.
+# KEYS: the baselines; ARGV[1] window, ARGV[2] ttl, then per key its value and 1/0 (keep it). Returns the previous
+# values of each key.
 OBSERVE = """
 local out = {}
 local window = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   out[i] = redis.call('LRANGE', key, 0, -1)
-  redis.call('RPUSH', key, ARGV[i + 2])
-  redis.call('LTRIM', key, -window, -1)
-  redis.call('EXPIRE', key, ARGV[2])
+  if ARGV[2 * i + 2] == '1' then
+    redis.call('RPUSH', key, ARGV[2 * i + 1])
+    redis.call('LTRIM', key, -window, -1)
+    redis.call('EXPIRE', key, ARGV[2])
+  end
 end
 return out
 """
@@ -34,11 +37,13 @@ class RedisBaselineStore:
         self._prefix = self._redis.prefix
         self._observe = self._client.register_script(OBSERVE)
 
-    async def observe(self, samples: Sequence[tuple[str, float]], window: int) -> list[list[float]]:
+    async def observe(self, samples: Sequence[tuple[str, float, bool]], window: int) -> list[list[float]]:
         if not samples:
             return []
-        keys = [self._prefix + key for key, _ in samples]
-        args: list[str | int] = [window, BASELINE_TTL_S, *(repr(float(value)) for _, value in samples)]
+        keys = [self._prefix + key for key, _, _ in samples]
+        args: list[str | int] = [window, BASELINE_TTL_S]
+        for _, value, keep in samples:
+            args += [repr(float(value)), "1" if keep else "0"]
         raw = await self._redis.run(lambda: self._observe(keys=keys, args=args))
         return [[float(v) for v in values] for values in raw]
 

@@ -141,6 +141,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS idx_reports_tenant_created ON compliance_reports (tenant_id, created_at)",
         ],
     ),
+    (
+        7,
+        "a covering index for usage queries (they never read the prompt and response pages)",
+        [
+            """CREATE INDEX IF NOT EXISTS idx_spans_usage ON spans (tenant_id, start_time, model_name, provider,
+                agent_id, credential, end_user_id, operation_name, status_code, error_message, prompt_tokens,
+                completion_tokens, cached_prompt_tokens, total_tokens, estimated_cost_usd, duration_ms,
+                time_to_first_token_ms, findings_info, findings_low, findings_medium, findings_high,
+                findings_critical)""",
+        ],
+    ),
 ]
 
 metadata = sa.MetaData()
@@ -648,7 +659,8 @@ _BUCKET_FORMAT = {TimeBucket.MINUTE: "%Y-%m-%dT%H:%M", TimeBucket.HOUR: "%Y-%m-%
 
 def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
     """One statement: sums per group and bucket, and nearest-rank percentiles by window functions (SQLite has no
-    percentile aggregate): the value at the first row whose rank reaches p x n."""
+    percentile aggregate): the value at the first row whose rank reaches p x n. Every column it reads is in the
+    covering index ``idx_spans_usage`` (migration 7), so the large text columns are never read."""
     params: dict[str, Any] = {}
     where = []
     if query.tenant_id is not None:
@@ -668,12 +680,16 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
     severities = ", ".join(f"sum(findings_{s}) AS findings_{s}" for s in SEVERITY_KEYS)
 
     def ranked(column: str, name: str) -> str:
-        cuts = ", ".join(f"min(CASE WHEN rn >= {p} * n THEN v END) AS {name}_p{round(p * 100)}" for p in PERCENTILES)
+        # one window pass a metric: the rank within the group; the group's count comes from agg
+        cuts = ", ".join(
+            f"min(CASE WHEN r.rn >= {p} * a.n_{name} THEN r.v END) AS {name}_p{round(p * 100)}" for p in PERCENTILES
+        )
+        r_keys = ", ".join(f"r.{k}" for k in keys)
+        joined = " AND ".join(f"a.{k} IS r.{k}" for k in keys)
         return (
-            f"{name} AS (SELECT {key_list}, {cuts} FROM (SELECT {key_list}, {column} AS v, "
-            f"row_number() OVER (PARTITION BY {key_list} ORDER BY {column}) AS rn, "
-            f"count(*) OVER (PARTITION BY {key_list}) AS n FROM base WHERE {column} IS NOT NULL) "
-            f"GROUP BY {key_list})"
+            f"{name} AS (SELECT {r_keys}, {cuts} FROM (SELECT {key_list}, {column} AS v, "
+            f"row_number() OVER (PARTITION BY {key_list} ORDER BY {column}) AS rn FROM base "
+            f"WHERE {column} IS NOT NULL) r JOIN agg a ON {joined} GROUP BY {r_keys})"
         )
 
     sql = (
@@ -681,7 +697,8 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
         "prompt_tokens, completion_tokens, cached_prompt_tokens, total_tokens, estimated_cost_usd, duration_ms, "
         f"time_to_first_token_ms, {', '.join(f'findings_{s}' for s in SEVERITY_KEYS)} FROM spans"
         f"{' WHERE ' + ' AND '.join(where) if where else ''}), "
-        f"agg AS (SELECT {key_list}, count(*) AS requests, "
+        f"agg AS (SELECT {key_list}, count(*) AS requests, count(duration_ms) AS n_latency, "
+        "count(time_to_first_token_ms) AS n_ttft, "
         "sum(CASE WHEN status_code IS NULL OR status_code >= 400 OR error_message IS NOT NULL THEN 1 ELSE 0 END) "
         "AS errors, coalesce(sum(prompt_tokens), 0) AS prompt_tokens, "
         "coalesce(sum(completion_tokens), 0) AS completion_tokens, "

@@ -25,11 +25,11 @@ async def baselines(request: pytest.FixtureRequest) -> AsyncIterator[BaselineSto
 
 
 async def test_observe_returns_what_came_before_and_keeps_the_window(baselines: BaselineStore) -> None:
-    assert await baselines.observe([("a", 1.0), ("b", 10.0)], window=3) == [[], []]
+    assert await baselines.observe([("a", 1.0, True), ("b", 10.0, True)], window=3) == [[], []]
     for value in (2.0, 3.0, 4.0):
-        await baselines.observe([("a", value)], window=3)
-    assert await baselines.observe([("a", 5.0), ("b", 11.0)], window=3) == [[2.0, 3.0, 4.0], [10.0]]
-    assert await baselines.observe([("a", 0.5)], window=3) == [[3.0, 4.0, 5.0]]
+        await baselines.observe([("a", value, True)], window=3)
+    assert await baselines.observe([("a", 5.0, True), ("b", 11.0, False)], window=3) == [[2.0, 3.0, 4.0], [10.0]]
+    assert await baselines.observe([("a", 0.5, True), ("b", 12.0, True)], window=3) == [[3.0, 4.0, 5.0], [10.0]]
 
 
 async def test_count_recent_counts_the_window_up_to_each_event(baselines: BaselineStore) -> None:

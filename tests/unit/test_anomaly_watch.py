@@ -73,8 +73,9 @@ async def test_steady_traffic_raises_nothing_then_each_spike_is_caught() -> None
     tokens = anomalies(await detector.inspect(traffic.span(total_tokens=6000)))
     assert tokens.keys() == {"anomaly_token_spike"} and tokens["anomaly_token_spike"] is Severity.CRITICAL
 
-    latency = anomalies(await detector.inspect(traffic.span(duration_ms=350)))
-    assert latency == {"anomaly_latency_spike": Severity.HIGH}  # ~7.5 spreads above a ~200 ms baseline
+    assert anomalies(await detector.inspect(traffic.span(duration_ms=350))) == {}  # slower, but not twice as slow
+    latency = anomalies(await detector.inspect(traffic.span(duration_ms=450)))
+    assert latency.keys() == {"anomaly_latency_spike"} and latency["anomaly_latency_spike"] >= Severity.HIGH
 
     cost = anomalies(await detector.inspect(traffic.span(estimated_cost_usd=0.05)))
     assert cost.keys() == {"anomaly_cost_spike"}
@@ -82,9 +83,9 @@ async def test_steady_traffic_raises_nothing_then_each_spike_is_caught() -> None
     for span in traffic.steady(30):  # back to normal
         assert anomalies(await detector.inspect(span)) == {}
 
-    burst = [traffic.span(gap_s=0.05) for _ in range(60)]  # 60 requests in 3 s on top of one a second
+    burst = [traffic.span(gap_s=0.05) for _ in range(120)]  # 20 requests a second where there was one
     caught = [i for i, span in enumerate(burst) if "anomaly_velocity_spike" in anomalies(await detector.inspect(span))]
-    assert caught and caught[0] < 30  # caught within the burst's first 30 requests (1.5 s)
+    assert caught and caught[0] < 80  # once the last minute holds twice the usual requests: within 4 s
 
     for span in traffic.steady(120):
         await detector.inspect(span)
@@ -92,7 +93,7 @@ async def test_steady_traffic_raises_nothing_then_each_spike_is_caught() -> None
     flagged = [
         i for i, span in enumerate(failures) if "anomaly_error_rate_spike" in anomalies(await detector.inspect(span))
     ]
-    assert flagged and flagged[0] < 6  # a handful of failures in a row is already unusual at a 2% error rate
+    assert flagged and flagged[0] < 8  # a handful of failures in a row is already unusual at a 2% error rate
     assert telemetry.anomalies["token_spike"] == 1 and telemetry.anomalies["error_rate_spike"] >= 1
 
 
