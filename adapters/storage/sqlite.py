@@ -672,11 +672,13 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
     if query.end_time is not None:
         where.append("start_time < :end")
         params["end"] = ts(query.end_time)
-    groups = [f"{DIMENSION_FIELDS[d]} AS g{i}" for i, d in enumerate(query.group_by)]
-    bucket = f"substr(start_time, 1, {_BUCKET_PREFIX[query.bucket]})" if query.bucket is not None else "NULL"
+    # Group keys are never NULL inside the statement (a missing value is char(0), turned back into None when read),
+    # so the joins below are plain equalities SQLite can index, not IS comparisons it scans pair by pair.
+    groups = [f"coalesce({DIMENSION_FIELDS[d]}, char(0)) AS g{i}" for i, d in enumerate(query.group_by)]
+    bucket = f"substr(start_time, 1, {_BUCKET_PREFIX[query.bucket]})" if query.bucket is not None else "''"
     keys = [f"g{i}" for i in range(len(query.group_by))] + ["bucket"]
     key_list = ", ".join(keys)
-    same = " AND ".join(f"a.{k} IS {{other}}.{k}" for k in keys)
+    same = " AND ".join(f"a.{k} = {{other}}.{k}" for k in keys)
     severities = ", ".join(f"sum(findings_{s}) AS findings_{s}" for s in SEVERITY_KEYS)
 
     def ranked(column: str, name: str) -> str:
@@ -685,7 +687,7 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
             f"min(CASE WHEN r.rn >= {p} * a.n_{name} THEN r.v END) AS {name}_p{round(p * 100)}" for p in PERCENTILES
         )
         r_keys = ", ".join(f"r.{k}" for k in keys)
-        joined = " AND ".join(f"a.{k} IS r.{k}" for k in keys)
+        joined = " AND ".join(f"a.{k} = r.{k}" for k in keys)
         return (
             f"{name} AS (SELECT {r_keys}, {cuts} FROM (SELECT {key_list}, {column} AS v, "
             f"row_number() OVER (PARTITION BY {key_list} ORDER BY {column}) AS rn FROM base "
@@ -716,7 +718,7 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
 
 def usage_row(row: Mapping[str, Any], query: UsageQuery) -> UsageRow:
     bucket_start = None
-    if query.bucket is not None and row["bucket"] is not None:
+    if query.bucket is not None and row["bucket"]:
         bucket_start = dt.datetime.strptime(row["bucket"], _BUCKET_FORMAT[query.bucket]).replace(tzinfo=dt.UTC)
 
     def cut(name: str) -> Percentiles:
@@ -725,7 +727,7 @@ def usage_row(row: Mapping[str, Any], query: UsageQuery) -> UsageRow:
         return Percentiles(p50=p50, p95=p95, p99=p99)
 
     return UsageRow(
-        group={d.value: row[f"g{i}"] for i, d in enumerate(query.group_by)},
+        group={d.value: None if row[f"g{i}"] == "\x00" else row[f"g{i}"] for i, d in enumerate(query.group_by)},
         bucket_start=bucket_start,
         requests=int(row["requests"]),
         errors=int(row["errors"]),
