@@ -50,6 +50,8 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
      {"group_by": (UsageDimension.API_KEY, UsageDimension.AGENT), "bucket": TimeBucket.DAY}),
     ("one week by model", {"group_by": (UsageDimension.MODEL,), "start_time": T0 + dt.timedelta(days=7),
                            "end_time": T0 + dt.timedelta(days=14)}),
+    ("by model, hourly, sums only", {"group_by": (UsageDimension.MODEL,), "bucket": TimeBucket.HOUR,
+                                     "percentiles": False}),
 ]  # fmt: skip
 
 HTTP_QUERIES = [
@@ -57,6 +59,7 @@ HTTP_QUERIES = [
     ("by model", {"group_by": "model"}),
     ("by user (500 users)", {"group_by": "user"}),
     ("by model, hourly (30 days)", {"group_by": "model", "bucket": "hour"}),
+    ("by model, hourly, sums only", {"group_by": "model", "bucket": "hour", "percentiles": "false"}),
 ]
 
 

@@ -70,6 +70,7 @@ class UsageQuery:
     bucket: TimeBucket | None = None
     start_time: dt.datetime | None = None  # inclusive
     end_time: dt.datetime | None = None  # exclusive
+    percentiles: bool = True  # latency and TTFT percentiles (the costly part in SQLite); False: sums only
 
 
 @attrs.frozen(kw_only=True)
@@ -101,6 +102,7 @@ def parse_usage_query(
     bucket: str | None,
     start_time: dt.datetime | None,
     end_time: dt.datetime | None,
+    with_percentiles: str | None = None,
 ) -> UsageQuery:
     """From the API's parameters; raises ValueError naming what is wrong."""
     dimensions: list[UsageDimension] = []
@@ -123,8 +125,15 @@ def parse_usage_query(
             raise ValueError(f"bucket must be minute, hour or day, got {bucket!r}") from None
     if start_time is not None and end_time is not None and end_time <= start_time:
         raise ValueError("end_time must be after start_time")
+    if with_percentiles not in (None, "", "true", "false"):
+        raise ValueError(f"percentiles must be true or false, got {with_percentiles!r}")
     return UsageQuery(
-        tenant_id=tenant_id, group_by=tuple(dimensions), bucket=time_bucket, start_time=start_time, end_time=end_time
+        tenant_id=tenant_id,
+        group_by=tuple(dimensions),
+        bucket=time_bucket,
+        start_time=start_time,
+        end_time=end_time,
+        percentiles=with_percentiles != "false",
     )
 
 
@@ -192,8 +201,8 @@ def usage_rows(spans: Iterable[TraceSpan], query: UsageQuery) -> list[UsageRow]:
                 total_tokens=sum(s.total_tokens or 0 for s in members),
                 cost_usd=sum(s.estimated_cost_usd or 0.0 for s in members),
                 findings=findings,
-                latency_ms=percentiles(s.duration_ms for s in members),
-                ttft_ms=percentiles(s.time_to_first_token_ms for s in members),
+                latency_ms=percentiles(s.duration_ms for s in members) if query.percentiles else Percentiles(),
+                ttft_ms=percentiles(s.time_to_first_token_ms for s in members) if query.percentiles else Percentiles(),
             )
         )
     return sort_rows(rows, query)

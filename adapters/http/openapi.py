@@ -40,7 +40,7 @@ OPERATIONS: dict[tuple[str, str], tuple[Role, bool, str, list[dict[str, Any]], i
     ("GET", "/api/v1/stats"): (V, False, "Storage, token, cost and finding totals of the caller's tenant", [], 200),
     ("GET", "/api/v1/usage"): (
         V, False, "Usage and spend grouped by model, provider, agent, api_key, user, operation and time bucket",
-        [*TIME, *_q("group_by", "bucket")], 200,
+        [*TIME, *_q("group_by", "bucket", "percentiles")], 200,
     ),
     ("GET", "/api/v1/stats/global"): (A, True, "Storage statistics across all tenants", [], 200),
     ("GET", "/api/v1/costs/current"): (

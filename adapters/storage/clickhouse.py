@@ -263,6 +263,8 @@ class ClickHouseTraceRepository:
         keys = ", ".join([*(f"g{i}" for i in range(len(query.group_by))), "bucket"])
 
         def nearest_rank(column: str, name: str) -> str:
+            if not query.percentiles:
+                return ", ".join(f"NULL AS {name}_p{round(p * 100)}" for p in PERCENTILES)
             # The value at rank ceil(p x n) of the sorted non-null values, as every store defines it:
             # quantilesExactLow(q) takes the element at index floor(q x n), which is ceil(p x n) - 1 for q just
             # below p (checked against the definition for n up to 2,000 and exercised by the contract suite).

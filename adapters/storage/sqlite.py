@@ -706,8 +706,13 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
         "coalesce(sum(completion_tokens), 0) AS completion_tokens, "
         "coalesce(sum(cached_prompt_tokens), 0) AS cached_prompt_tokens, coalesce(sum(total_tokens), 0) AS "
         f"total_tokens, coalesce(sum(estimated_cost_usd), 0.0) AS cost_usd, {severities} "
-        f"FROM base GROUP BY {key_list}), "
-        f"{ranked('duration_ms', 'latency')}, {ranked('time_to_first_token_ms', 'ttft')} "
+        f"FROM base GROUP BY {key_list})"
+    )
+    if not query.percentiles:  # sums only: no window passes
+        cuts = ", ".join(f"NULL AS {m}_p{round(p * 100)}" for m in ("latency", "ttft") for p in PERCENTILES)
+        return f"{sql} SELECT a.*, {cuts} FROM agg a LIMIT {MAX_USAGE_ROWS}", params
+    sql += (
+        f", {ranked('duration_ms', 'latency')}, {ranked('time_to_first_token_ms', 'ttft')} "
         f"SELECT a.*, {', '.join(f'l.latency_p{round(p * 100)}' for p in PERCENTILES)}, "
         f"{', '.join(f't.ttft_p{round(p * 100)}' for p in PERCENTILES)} FROM agg a "
         f"LEFT JOIN latency l ON {same.format(other='l')} LEFT JOIN ttft t ON {same.format(other='t')} "

@@ -236,6 +236,7 @@ USAGE_QUERIES = [
     {"bucket": TimeBucket.MINUTE},
     {"bucket": TimeBucket.DAY, "group_by": (UsageDimension.MODEL,)},
     {"start_time": T0 + dt.timedelta(minutes=30), "end_time": T0 + dt.timedelta(minutes=90)},
+    {"group_by": (UsageDimension.MODEL,), "bucket": TimeBucket.HOUR, "percentiles": False},
 ]
 
 

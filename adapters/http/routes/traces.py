@@ -140,7 +140,7 @@ async def stats_json(tenant_id: str | None) -> dict[str, Any]:
     """Storage statistics plus the totals of usage: tokens, cost, findings by severity, requests and errors."""
     store = services().traces
     data = stats_to_json(await store.stats(tenant_id))
-    rows = await store.usage(UsageQuery(tenant_id=tenant_id))
+    rows = await store.usage(UsageQuery(tenant_id=tenant_id, percentiles=False))
     totals = rows[0] if rows else None
     data.update(
         {
@@ -171,7 +171,12 @@ async def usage() -> Response:
     group_by = ",".join(request.args.getlist("group_by"))
     try:
         query = parse_usage_query(
-            tenant(), group_by, request.args.get("bucket") or None, time_param("start_time"), time_param("end_time")
+            tenant(),
+            group_by,
+            request.args.get("bucket") or None,
+            time_param("start_time"),
+            time_param("end_time"),
+            request.args.get("percentiles"),
         )
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
