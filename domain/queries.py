@@ -24,6 +24,8 @@ class TraceQuery:
     provider: Provider | None = None
     model_name: str | None = None
     operation_name: str | None = None
+    agent_id: str | None = None
+    end_user_id: str | None = None
     min_security_score: int | None = None
     max_security_score: int | None = None
     trace_id: str | None = None

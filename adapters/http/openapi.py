@@ -29,12 +29,15 @@ def _q(*names: str) -> list[dict[str, Any]]:
 OPERATIONS: dict[tuple[str, str], tuple[Role, bool, str, list[dict[str, Any]], int]] = {
     ("GET", "/metrics"): (V, False, "Prometheus metrics (text format)", [], 200),
     ("GET", "/api-doc/openapi.json"): (V, False, "This document", [], 200),
-    ("GET", "/api/v1/traces"): (V, False, "List traces, newest first", [*TIME, *_q("provider", "model"), *PAGE], 200),
+    ("GET", "/api/v1/traces"): (
+        V, False, "List traces, newest first", [*TIME, *_q("provider", "model", "agent_id", "user"), *PAGE], 200,
+    ),
     ("GET", "/api/v1/traces/<trace_id>"): (V, False, "One trace with its spans", [], 200),
     ("POST", "/api/v1/traces/<trace_id>/actions"): (OP, False, "Report an agent action on a trace", [], 200),
     ("GET", "/api/v1/spans"): (
         V, False, "List spans, newest first",
-        [*TIME, *_q("provider", "model", "operation_name", "security_score_min", "security_score_max"), *PAGE], 200,
+        [*TIME, *_q("provider", "model", "agent_id", "user", "operation_name", "finding_type", "security_score_min",
+                    "security_score_max"), *PAGE], 200,
     ),
     ("GET", "/api/v1/spans/<span_id>"): (V, False, "One span", [], 200),
     ("GET", "/api/v1/stats"): (V, False, "Storage, token, cost and finding totals of the caller's tenant", [], 200),

@@ -104,6 +104,8 @@ def span_conditions(query: TraceQuery, params: dict[str, Any]) -> list[str]:
         ("provider", query.provider.value if query.provider else None),
         ("model_name", query.model_name),
         ("operation_name", query.operation_name),
+        ("agent_id", query.agent_id),
+        ("end_user_id", query.end_user_id),
         ("trace_id", query.trace_id),
     ):
         if value is not None:

@@ -23,6 +23,10 @@ def span_matches(span: TraceSpan, query: TraceQuery) -> bool:
         return False
     if query.model_name is not None and span.model_name != query.model_name:
         return False
+    if query.agent_id is not None and span.agent_id != query.agent_id:
+        return False
+    if query.end_user_id is not None and span.end_user_id != query.end_user_id:
+        return False
     if query.operation_name is not None and span.operation_name != query.operation_name:
         return False
     if query.trace_id is not None and span.trace_id != query.trace_id:

@@ -245,6 +245,10 @@ def span_filters(query: TraceQuery) -> list[sa.ColumnElement[bool]]:
         clauses.append(s.model_name == query.model_name)
     if query.operation_name is not None:
         clauses.append(s.operation_name == query.operation_name)
+    if query.agent_id is not None:
+        clauses.append(s.agent_id == query.agent_id)
+    if query.end_user_id is not None:
+        clauses.append(s.end_user_id == query.end_user_id)
     if query.trace_id is not None:
         clauses.append(s.trace_id == query.trace_id)
     if query.has_findings:
@@ -276,6 +280,8 @@ def _has_span_filters(query: TraceQuery) -> bool:
                 query.provider,
                 query.model_name,
                 query.operation_name,
+                query.agent_id,
+                query.end_user_id,
                 query.trace_id,
                 query.min_security_score,
                 query.max_security_score,

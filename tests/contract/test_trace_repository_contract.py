@@ -285,3 +285,18 @@ async def test_finding_counts_per_type_and_severity_in_a_period(repo: TraceRepos
     early = await repo.finding_counts(tenant, T0, T0 + dt.timedelta(minutes=30))
     assert [(c.finding_type, c.count) for c in early] == [("analysis_skipped", 2), ("prompt_injection", 2)]
     assert await repo.finding_counts(str(uuid.uuid4()), None, None) == []
+
+
+async def test_spans_filter_by_agent_end_user_and_finding_type(repo: TraceRepository) -> None:
+    tenant = str(uuid.uuid4())
+    spans = usage_traffic(tenant)
+    await repo.store_spans(spans)
+    by_agent = await repo.query_spans(TraceQuery(tenant_id=tenant, agent_id="agent-1", limit=100))
+    assert {s.span_id for s in by_agent.items} == {s.span_id for s in spans if s.agent_id == "agent-1"}
+    by_user = await repo.query_spans(
+        TraceQuery(tenant_id=tenant, end_user_id="user-3", finding_type="prompt_injection")
+    )
+    expected = {s.span_id for s in spans if s.end_user_id == "user-3" and s.security_findings}
+    assert {s.span_id for s in by_user.items} == expected
+    traces = await repo.query_traces(TraceQuery(tenant_id=tenant, end_user_id="user-3"))
+    assert traces.total == sum(1 for s in spans if s.end_user_id == "user-3")

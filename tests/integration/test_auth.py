@@ -15,7 +15,8 @@ import pytest
 
 from adapters.http.openapi import OPERATIONS
 from domain.tenancy import Role
-from tests.conftest import MockUpstream, Proxy, drop_database, production_storage, run_asyncio, start_proxy
+from tests.conftest import READY_S, MockUpstream, Proxy, drop_database, production_storage, run_asyncio, start_proxy
+from tests.receivers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -91,6 +92,12 @@ def world(
     w.make_tenant("beta")
     w.proxy_as("alpha", "alpha's question")
     w.proxy_as("beta", "beta's question")
+    for name in ("alpha", "beta"):  # stored off the response path: wait until each tenant sees its trace
+        wait_for(
+            lambda name=name: w.call("GET", "/api/v1/traces", w.keys[name]["viewer"]).json().get("total"),  # type: ignore[misc]
+            READY_S,
+            f"{name}'s trace to be stored",
+        )
     yield w
     proxy.process.stop()
     if w.pg_name:
@@ -123,6 +130,7 @@ def _path_for(world: World, rule: str) -> str:
         "tenant_id": alpha["id"],
         "key_id": str(uuid.uuid4()),
         "alert_id": str(uuid.uuid4()),
+        "report_id": str(uuid.uuid4()),
     }
     return re.sub(r"<([^>]+)>", lambda m: values[m.group(1)], rule)
 
@@ -134,6 +142,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/tenants/<tenant_id>/settings"): {"monitoring_scope": "hybrid"},
     ("POST", "/api/v1/auth/keys"): {"name": "matrix", "role": "viewer"},
     ("POST", "/v1/traces"): {},
+    ("POST", "/api/v1/reports/generate"): {
+        "report_type": "soc2",
+        "period_start": "2026-01-01T00:00:00Z",
+        "period_end": "2026-02-01T00:00:00Z",
+    },
 }
 SKIP_MUTATING = {("DELETE", "/api/v1/tenants/<tenant_id>"), ("POST", "/api/v1/tenants/<tenant_id>/token/reset")}
 

@@ -39,6 +39,8 @@ def trace_query(**extra: Any) -> TraceQuery:
         end_time=time_param("end_time"),
         provider=provider_from_name(provider) if provider else None,
         model_name=request.args.get("model") or None,
+        agent_id=request.args.get("agent_id") or None,
+        end_user_id=request.args.get("user") or None,
         limit=limit,
         offset=offset,
         **extra,
@@ -74,6 +76,7 @@ async def list_spans() -> Response:
         operation_name=request.args.get("operation_name") or None,
         min_security_score=score_min,
         max_security_score=score_max,
+        finding_type=request.args.get("finding_type") or None,
     )
     return page_json(await services().traces.query_spans(query), span_json)
 
