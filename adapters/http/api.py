@@ -15,8 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.http.forwarder import Forwarder, Receive, Scope, Send
 from adapters.http.openapi import ROUTE_ROLES
-from adapters.http.routes import admin, alerts, ingest, reports, system, traces
+from adapters.http.routes import admin, alerts, dashboard, ingest, reports, system, traces
 from adapters.http.routes.common import ApiServices, BadRequest, api_error, caller
+from adapters.http.routes.dashboard import SESSION_COOKIE
 from domain.errors import AuthError, Busy, Forbidden, Invalid, NotFound
 from ports.repositories import StorageUnavailable
 
@@ -33,9 +34,13 @@ def create_api(**services: Any) -> QuartTrio:
 
     @app.before_request
     async def authenticate() -> Response | None:
-        if request.path == "/health":
-            return None
+        if request.path == "/health" or _ui_page(request.path):
+            return None  # the dashboard and Swagger UI pages check credentials themselves (a login page, not a 401)
         headers = {k.lower().encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
+        session = request.cookies.get(SESSION_COOKIE)
+        if session and b"authorization" not in headers and b"x-llmtrace-token" not in headers:
+            # the dashboard's HttpOnly, SameSite=Strict session cookie stands for the key it was made from
+            headers[b"authorization"] = f"Bearer {session}".encode("latin-1", "replace")
         g.caller = await app.extensions["llmtrace"].access.for_api(headers)
         rule = request.url_rule.rule if request.url_rule is not None else None
         needed = ROUTE_ROLES.get((request.method, rule)) if rule else None
@@ -84,13 +89,17 @@ def create_api(**services: Any) -> QuartTrio:
         response.headers["Retry-After"] = "10"
         return response
 
-    for module in (system, traces, admin, alerts, reports, ingest):
+    for module in (system, traces, admin, alerts, reports, ingest, dashboard):
         app.register_blueprint(module.routes)
     return app
 
 
-API_PATHS = ("/health", "/metrics", "/v1/traces")
-API_PREFIXES = ("/api/v1/", "/api-doc/", "/swagger-ui")
+API_PATHS = ("/health", "/metrics", "/v1/traces", "/dashboard", "/api-doc")
+API_PREFIXES = ("/api/v1/", "/api-doc/", "/swagger-ui", "/dashboard/")
+
+
+def _ui_page(path: str) -> bool:
+    return path.startswith("/dashboard") or (path.startswith("/api-doc") and path != "/api-doc/openapi.json")
 
 
 def create_asgi(api: QuartTrio, forwarder: Forwarder) -> Callable[[Scope, Receive, Send], Any]:

@@ -1,4 +1,4 @@
-"""The REST API's roles and its OpenAPI 3.1 document, kept in one table so they cannot drift apart.
+"""The REST API's roles and its OpenAPI 3.0 document, kept in one table so they cannot drift apart.
 
 ``tests/integration/test_auth.py`` checks that every route the app serves is in this table and vice versa.
 """
@@ -52,6 +52,10 @@ OPERATIONS: dict[tuple[str, str], tuple[Role, bool, str, list[dict[str, Any]], i
     ("GET", "/api/v1/security/findings"): (
         V, False, "Spans with security findings", [*TIME, *_q("severity", "finding_type", "model"), *PAGE], 200,
     ),
+    ("GET", "/api/v1/security/summary"): (
+        V, False, "Findings counted by type and severity (period optional)", TIME, 200,
+    ),
+    ("GET", "/api/v1/auth/whoami"): (V, False, "The caller: tenant, role, whether auth is on", [], 200),
     ("GET", "/api/v1/actions/summary"): (V, False, "Agent actions by type and name", _q("model", "operation_name"),
                                          200),
     ("GET", "/api/v1/config/live"): (OP, False, "The running configuration, secrets redacted", [], 200),
@@ -133,7 +137,7 @@ def openapi_document() -> dict[str, Any]:
             },
         }
     return {
-        "openapi": "3.1.0",
+        "openapi": "3.0.3",
         "info": {"title": "LLMTrace Proxy", "version": "1"},
         "components": {
             "securitySchemes": {"api_key": {"type": "http", "scheme": "bearer", "description": "LLMTrace API key"}}

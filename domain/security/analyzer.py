@@ -184,25 +184,27 @@ class RegexSecurityAnalyzer:
 
     def _injection(self, text: str, collector: _Collector, extra: Mapping[str, str]) -> None:
         text = text.lower()  # the catalogue is compiled case-sensitive over lower-cased text
+        # ``matched_text`` (the matched phrase, lower-cased, at most 200 characters) lets a reader see what tripped the
+        # rule; these patterns match instructions, never secrets or personal data, which are reported by location.
         for pattern in PATTERNS:
-            if pattern.regex.search(text):
+            if match := pattern.regex.search(text):
                 collector.add(
                     pattern.name,
                     pattern.finding_type,
                     pattern.severity,
                     pattern.confidence,
                     f"Potential {pattern.finding_type.replace('_', ' ')} detected ({pattern.name.replace('_', ' ')})",
-                    {"pattern_name": pattern.name, **extra},
+                    {"pattern_name": pattern.name, "matched_text": match.group(0)[:200], **extra},
                 )
         for pattern in AUXILIARY:
-            if pattern.regex.search(text):
+            if match := pattern.regex.search(text):
                 collector.add(
                     pattern.name,
                     pattern.finding_type,
                     pattern.severity,
                     pattern.confidence,
                     f"Persuasion signal: {pattern.name.replace('_', ' ')}",
-                    {"pattern_name": pattern.name},
+                    {"pattern_name": pattern.name, "matched_text": match.group(0)[:200]},
                 )
 
     def _evasions(self, plain: str, collector: _Collector) -> None:

@@ -22,6 +22,20 @@ from domain.queries import AuditQuery
 routes = Blueprint("admin", __name__)
 
 
+@routes.get("/api/v1/auth/whoami")
+async def whoami() -> Response:
+    who = caller()
+    return jsonify(
+        {
+            "tenant_id": who.tenant_id,
+            "role": who.role.value,
+            "actor": who.actor,
+            "superuser": who.superuser,
+            "auth_enabled": services().access.enabled,
+        }
+    )
+
+
 @routes.get("/api/v1/config/live")
 async def config_live() -> Response:
     live_config = services().live_config

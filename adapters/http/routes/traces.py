@@ -105,6 +105,14 @@ async def findings() -> Response:
     return page_json(await services().traces.query_spans(query), span_json)
 
 
+@routes.get("/api/v1/security/summary")
+async def findings_summary() -> Response:
+    counts = await services().traces.finding_counts(tenant(), time_param("start_time"), time_param("end_time"))
+    return jsonify(
+        {"data": [{"finding_type": c.finding_type, "severity": c.severity, "count": c.count} for c in counts]}
+    )
+
+
 @routes.get("/api/v1/actions/summary")
 async def actions_summary() -> Response:
     summary = await services().traces.action_summary(
