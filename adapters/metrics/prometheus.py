@@ -1,4 +1,9 @@
-"""Prometheus metrics on a private registry (reference section 10), plus queue depths and drop counts."""
+"""Prometheus metrics on a private registry (reference section 10), plus queue depths and drop counts.
+
+Label values that come from traffic are bounded, so a client cannot grow the metric set without end: at most
+``MAX_MODELS`` model names and ``MAX_TENANTS`` tenants get their own series; later ones are counted under
+``other``. Cost is a counter in USD (the reference counted rounded micro-dollars, which lost cheap calls).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,25 @@ from domain.traces import TraceSpan
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 BREAKER_STATES = ("closed", "open", "half_open")
+MAX_MODELS = 200
+MAX_TENANTS = 100
+OTHER = "other"
+
+
+class BoundedLabel:
+    """The first ``limit`` distinct values pass as they are; any value after that is ``other``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self.seen:
+            return value
+        if len(self.seen) >= self.limit:
+            return OTHER
+        self.seen.add(value)
+        return value
 
 
 class _CallbackGauges(Collector):
@@ -53,7 +77,16 @@ class PrometheusTelemetry:
         self.storage_ops = Counter(
             "llmtrace_storage_operations_total", "Storage batch writes", ["operation", "status"], registry=r
         )
-        self.cost = Counter("llmtrace_cost_usd_total", "Estimated cost in micro-USD", ["tenant", "model"], registry=r)
+        self.cost = Counter("llmtrace_cost_usd_total", "Estimated cost in USD", ["tenant", "model"], registry=r)
+        self.ttft = Histogram(
+            "llmtrace_time_to_first_token_seconds",
+            "Time to the first streamed token",
+            ["provider", "model"],
+            buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10),
+            registry=r,
+        )
+        self._model = BoundedLabel(MAX_MODELS)
+        self._tenant = BoundedLabel(MAX_TENANTS)
         self.anomalies = Counter(
             "llmtrace_anomalies_total", "Anomalies found (anomaly_detection.*)", ["anomaly_type"], registry=r
         )
@@ -105,7 +138,7 @@ class PrometheusTelemetry:
     # Telemetry port -------------------------------------------------------------------------------------------
     def exchange_captured(self, span: TraceSpan) -> None:
         provider = span.provider.value
-        model = span.model_name or "unknown"
+        model = self._model(span.model_name or "unknown")
         self.requests.labels(provider, model, str(span.status_code or 0)).inc()
         if span.duration_ms is not None:
             self.duration.labels(provider, model).observe(span.duration_ms / 1000)
@@ -113,8 +146,10 @@ class PrometheusTelemetry:
             self.tokens.labels("prompt", provider, model).inc(span.prompt_tokens)
         if span.completion_tokens:
             self.tokens.labels("completion", provider, model).inc(span.completion_tokens)
+        if span.time_to_first_token_ms is not None:
+            self.ttft.labels(provider, model).observe(span.time_to_first_token_ms / 1000)
         if span.estimated_cost_usd:
-            self.cost.labels(span.tenant_id, model).inc(round(span.estimated_cost_usd * 1_000_000))
+            self.cost.labels(self._tenant(span.tenant_id), model).inc(span.estimated_cost_usd)
 
     def exchange_dropped(self, stage: str) -> None:
         self.dropped.labels(stage).inc()
