@@ -59,7 +59,7 @@ def test_dashboards_and_rules_chart_only_metrics_the_proxy_exports(
 ) -> None:
     proxy = proxy_factory(mock_upstream.url)
     sdk = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-test", max_retries=0)
-    for chunk in sdk.chat.completions.create(
+    for _chunk in sdk.chat.completions.create(
         model="gpt-4o-mini", stream=True, messages=[{"role": "user", "content": "hello"}]
     ):
         pass
