@@ -31,7 +31,8 @@ fmt:
     {{venv}}/ruff format .
     {{venv}}/ruff check --fix .
 
-# Benchmarks: `just bench overhead [--profile]`, `compare`, `storage`, `ingest`, `hardening`, `traffic`, `protection`, `eval_datasets [--analyzer ensemble --operating-point all]`,
+# Benchmarks: `just bench overhead [--profile]`, `compare`, `storage`, `ingest`, `hardening`, `traffic`, `protection`, `usage`,
+# `anomalies`, `dashboard`, `eval_datasets [--analyzer ensemble --operating-point all]`,
 # `ml_cost` (model load, latency, proxy memory), `ml_probes` (NER and toxicity on the labelled probes)
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
