@@ -55,6 +55,31 @@ class SecurityFinding:
     requires_alert: bool = False
 
 
+def one_per_fact(findings: Iterable[SecurityFinding]) -> list[SecurityFinding]:
+    """Rules that fire on the same text for the same reason describe one fact: pattern findings of one type at one
+    location become one finding, the strongest (severity, then confidence), with the other patterns that matched
+    listed in its metadata (``also_matched``). Findings about distinct items (each PII value, each action) stay."""
+    out: list[SecurityFinding] = []
+    groups: dict[tuple[str, str | None, str], list[SecurityFinding]] = {}
+    for finding in findings:
+        if "pattern_name" not in finding.metadata:
+            out.append(finding)
+            continue
+        key = (finding.finding_type, finding.location, finding.metadata.get("decoded_from", ""))
+        if key not in groups:
+            groups[key] = []
+            out.append(finding)  # the group's place in the order; replaced below
+        groups[key].append(finding)
+    merged: dict[str, SecurityFinding] = {}
+    for group in groups.values():
+        best = max(group, key=lambda f: (f.severity.rank, f.confidence))
+        others = [f.metadata["pattern_name"] for f in group if f is not best]
+        if others:
+            best = attrs.evolve(best, metadata={**best.metadata, "also_matched": ",".join(others)})
+        merged[group[0].id] = best
+    return [merged.get(f.id, f) if "pattern_name" in f.metadata else f for f in out]
+
+
 AUXILIARY_FINDING_TYPES = frozenset(
     {
         "is_hypothetical",

@@ -90,10 +90,10 @@ def analyze_span(
     if scope != "input_only" and response_text:
         findings += analyzer.analyze_response(response_text, now, toxicity=policy.toxicity)
     findings += analyzer.analyze_actions(span.agent_actions, now)
-    located = {f.finding_type for f in item.prior_findings if f.finding_type in ("secret_in_request", "pii_in_request")}
-    if located:  # found with its location before forwarding or at capture: one finding per fact
-        findings = [f for f in findings if f.finding_type not in located]
-    findings += item.prior_findings
+    findings = [
+        *(f for f in findings if not _reported_inline(f, item.prior_findings)),
+        *with_post_hoc_evidence(item.prior_findings, findings),
+    ]
     if tenant is not None and tenant.security_thresholds:
         findings = [f for f in findings if _meets_tenant_threshold(f, tenant)]
     if policy.pii_action == "redact_silent":
@@ -113,6 +113,38 @@ def analyze_span(
         analysis_status=AnalysisStatus.COMPLETED,
         tags=tags,
     )
+
+
+def _fact(finding: SecurityFinding) -> tuple[str, str | None]:
+    return finding.finding_type, finding.location
+
+
+def _reported_inline(finding: SecurityFinding, prior: Sequence[SecurityFinding]) -> bool:
+    """A post-hoc finding about what was already reported on the request path (by enforcement, a stream guard, data
+    protection or the secret locator): the inline one stands, so the client's 403, the stored span and the alert
+    agree on type, severity and confidence."""
+    if finding.finding_type in ("secret_in_request", "pii_in_request"):
+        return any(p.finding_type == finding.finding_type for p in prior)  # located there, with more detail
+    return any(_fact(p) == _fact(finding) for p in prior)
+
+
+def with_post_hoc_evidence(prior: Sequence[SecurityFinding], found: Sequence[SecurityFinding]) -> list[SecurityFinding]:
+    """The inline findings, each noting what the post-hoc analysis (models included) made of the same fact."""
+    out = []
+    for finding in prior:
+        later = [f for f in found if _fact(f) == _fact(finding)]
+        if later:
+            strongest = max(later, key=lambda f: (f.severity.rank, f.confidence))
+            finding = attrs.evolve(
+                finding,
+                metadata={
+                    **finding.metadata,
+                    "post_hoc_severity": strongest.severity.value,
+                    "post_hoc_confidence": f"{strongest.confidence:.2f}",
+                },
+            )
+        out.append(finding)
+    return out
 
 
 def _meets_tenant_threshold(finding: SecurityFinding, tenant: TenantSettings) -> bool:

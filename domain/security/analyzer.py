@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from domain.findings import SecurityFinding, Severity
+from domain.findings import SecurityFinding, Severity, one_per_fact
 from domain.protection import find_secrets, protected_summary
 from domain.security.leakage import (
     ANY_SECRET,
@@ -162,7 +162,7 @@ class RegexSecurityAnalyzer:
         self._structure(plain, collector)
         self._pii(text, collector, "request.prompt")
         self._secrets_in_request(text, collector)
-        return self.keep(collector.findings)
+        return one_per_fact(self.keep(collector.findings))
 
     def _secrets_in_request(self, text: str, collector: _Collector) -> None:
         """A credential pasted into a prompt (the commonest leak through a gateway); never the value itself."""
