@@ -4,6 +4,7 @@ revoke a key, open the Swagger UI. Screenshots go to the test's temporary direct
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import uuid
@@ -67,13 +68,20 @@ def test_dashboard_in_a_browser(tmp_path: Path, mock_upstream: MockUpstream, web
             READY_S,
             "the alert",
         )
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(READY_S * 1000)
-            expect.set_options(timeout=READY_S * 1000)  # waiting for what will appear, however slow the machine
-            run_through(page, proxy.url, tenant, shots, expect)
-            browser.close()
+
+        def drive() -> None:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.set_default_timeout(READY_S * 1000)
+                expect.set_options(timeout=READY_S * 1000)  # waiting for what will appear, however slow the machine
+                run_through(page, proxy.url, tenant, shots, expect)
+                browser.close()
+
+        # Playwright's sync client runs an asyncio loop: in a thread of its own it cannot meet the event loops other
+        # tests in this process run (trio, trio-asyncio), in either direction.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(drive).result()
     finally:
         proxy.process.stop()
 
