@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapters.http.routes.dashboard import ASSETS, _swagger_dir
 from adapters.storage.sqlite import SqliteTraceRepository
 from bench.usage import TENANT, spans_for_sqlite
+from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import start_mock, start_proxy
-from tests.integration.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 
 PAGES = ["overview", "traces", "findings", "costs", "alerts", "reports"]
 
