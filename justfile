@@ -32,7 +32,7 @@ fmt:
     {{venv}}/ruff check --fix .
 
 # Benchmarks: `just bench overhead [--profile]`, `compare`, `storage`, `ingest`, `hardening`, `traffic`, `protection`, `usage`,
-# `anomalies`, `dashboard`, `eval_datasets [--analyzer ensemble --operating-point all]`,
+# `anomalies`, `dashboard`, `hop` (the hop against a minimal upstream, rounds with spread), `eval_datasets [--analyzer ensemble --operating-point all]`,
 # `ml_cost` (model load, latency, proxy memory), `ml_probes` (NER and toxicity on the labelled probes)
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}

@@ -1,0 +1,215 @@
+"""``just bench hop``: what the proxy's hop costs, measured so the result does not depend on the upstream or the day.
+
+- The upstream is ``bench.minimal_upstream`` (a fixed answer, standard library only); its own CPU per request is
+  measured and reported, so "direct" is known to be cheap.
+- Two proxies as a user runs them: the rules-only analysis, and every default on (ML post-hoc analysis, storage).
+- Sequential calls (non-streaming, and streaming with time to first token) interleave direct and proxy request by
+  request, in ``--rounds`` rounds; each figure is the median of the rounds' p50 (or p99) with its spread (min-max).
+- Concurrency 32: direct and each proxy alternate for ``--rounds`` rounds; throughput is the median ratio.
+- The client's CPU share of a core is reported for each phase (the client must not be the bottleneck), and the
+  proxy's CPU per request (from /proc).
+
+Results: ``bench/results/hop.json``, with the targets of the issue beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.conftest import Process, free_port, start_proxy, wait_http
+
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Benchmark prompt, please answer."}]}
+STREAM = {**CHAT, "stream": True}
+TICKS = os.sysconf("SC_CLK_TCK")
+TARGETS = {"added_p50_ms": 1.5, "added_p99_ms": 4.0, "added_ttft_p50_ms": 1.5, "throughput_vs_direct": 0.7}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3)}
+
+
+def one_call(client: httpx.Client, base: str, stream: bool) -> tuple[float, float]:
+    started = time.perf_counter()
+    if not stream:
+        response = client.post(f"{base}/v1/chat/completions", json=CHAT)
+        assert response.status_code == 200
+        elapsed = time.perf_counter() - started
+        return elapsed * 1000, elapsed * 1000
+    first = None
+    with client.stream("POST", f"{base}/v1/chat/completions", json=STREAM) as response:
+        for line in response.iter_lines():
+            if first is None and '"content": "tok' in line:
+                first = time.perf_counter() - started
+        assert response.status_code == 200
+    total = time.perf_counter() - started
+    return total * 1000, (first or total) * 1000
+
+
+def sequential(direct: str, proxy: str, proxy_pid: int, n: int, rounds: int, stream: bool) -> dict[str, Any]:
+    per_round: dict[str, list[float]] = {"added_p50_ms": [], "added_p99_ms": [], "added_ttft_p50_ms": []}
+    direct_p50, client_cpu, proxy_cpu_ms = [], [], []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(20):  # warm both paths' connections
+            one_call(client, direct, stream)
+            one_call(client, proxy, stream)
+        for r in range(rounds):
+            total = {"direct": [], "proxy": []}
+            first = {"direct": [], "proxy": []}
+            wall, cpu, pcpu = time.perf_counter(), time.process_time(), cpu_seconds(proxy_pid)
+            for i in range(n):
+                order = (
+                    (("direct", direct), ("proxy", proxy))
+                    if (i + r) % 2 == 0
+                    else (("proxy", proxy), ("direct", direct))
+                )
+                for name, base in order:
+                    t, f = one_call(client, base, stream)
+                    total[name].append(t)
+                    first[name].append(f)
+            client_cpu.append((time.process_time() - cpu) / (time.perf_counter() - wall))
+            proxy_cpu_ms.append((cpu_seconds(proxy_pid) - pcpu) * 1000 / n)
+            direct_p50.append(statistics.median(total["direct"]))
+            per_round["added_p50_ms"].append(statistics.median(total["proxy"]) - statistics.median(total["direct"]))
+            per_round["added_p99_ms"].append(pct(total["proxy"], 99) - pct(total["direct"], 99))
+            per_round["added_ttft_p50_ms"].append(
+                statistics.median(first["proxy"]) - statistics.median(first["direct"])
+            )
+    result = {k: spread(v) for k, v in per_round.items() if stream or k != "added_ttft_p50_ms"}
+    result["direct_p50_ms"] = spread(direct_p50)
+    result["client_cpu_share_of_a_core"] = spread(client_cpu)
+    result["proxy_cpu_ms_per_request"] = spread(proxy_cpu_ms)
+    return result
+
+
+async def _load(base: str, total: int, concurrency: int, stream: bool) -> tuple[float, int]:
+    errors = 0
+    remaining = total
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal remaining, errors
+            while remaining > 0:
+                remaining -= 1
+                try:
+                    if stream:
+                        async with client.stream("POST", f"{base}/v1/chat/completions", json=STREAM) as response:
+                            async for _ in response.aiter_bytes():
+                                pass
+                    else:
+                        response = await client.post(f"{base}/v1/chat/completions", json=CHAT)
+                    errors += response.status_code != 200
+                except httpx.HTTPError:
+                    errors += 1
+
+        started = time.perf_counter()
+        async with trio.open_nursery() as nursery:
+            for _ in range(concurrency):
+                nursery.start_soon(worker)
+        return total / (time.perf_counter() - started), errors
+
+
+def concurrent(direct: str, proxy: str, total: int, concurrency: int, rounds: int, stream: bool) -> dict[str, Any]:
+    ratios, direct_rps, proxy_rps, client_cpu, errors = [], [], [], [], 0
+    for _ in range(rounds):
+        wall, cpu = time.perf_counter(), time.process_time()
+        d, e1 = trio.run(_load, direct, total, concurrency, stream)
+        p, e2 = trio.run(_load, proxy, total, concurrency, stream)
+        client_cpu.append((time.process_time() - cpu) / (time.perf_counter() - wall))
+        errors += e1 + e2
+        ratios.append(p / d)
+        direct_rps.append(d)
+        proxy_rps.append(p)
+    return {
+        "throughput_vs_direct": spread(ratios),
+        "direct_rps": spread(direct_rps),
+        "proxy_rps": spread(proxy_rps),
+        "client_cpu_share_of_a_core": spread(client_cpu),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="just bench hop")
+    parser.add_argument("-n", type=int, default=200, help="sequential requests per side per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--total", type=int, default=1000, help="requests per side per round at concurrency")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--out", default="bench/results/hop.json")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="llmtrace-hop-"))
+    port = free_port()
+    upstream = Process([sys.executable, "-m", "bench.minimal_upstream", str(port)], None, tmp / "upstream.log",
+                       cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    direct = f"http://127.0.0.1:{port}"
+    wait_http(f"{direct}/_stats")
+    proxies = {
+        "rules_only": start_proxy(tmp, direct, {"logging": {"level": "warn"}}),
+        "defaults": start_proxy(tmp, direct, {"logging": {"level": "warn"}, "security_analysis": {"ml_enabled": True}}),
+    }
+    results: dict[str, Any] = {"rounds": args.rounds, "targets": TARGETS, "upstream": "bench.minimal_upstream"}
+    try:
+        before = httpx.get(f"{direct}/_stats").json()
+        for name, proxy in proxies.items():
+            pid = proxy.process.popen.pid
+            results[name] = {
+                "sequential_non_streaming": sequential(direct, proxy.url, pid, args.n, args.rounds, False),
+                "sequential_streaming": sequential(direct, proxy.url, pid, args.n // 2, args.rounds, True),
+                "concurrent_non_streaming": concurrent(
+                    direct, proxy.url, args.total, args.concurrency, args.rounds, False
+                ),
+                "concurrent_streaming": concurrent(
+                    direct, proxy.url, args.total // 2, args.concurrency, args.rounds, True
+                ),
+            }
+        after = httpx.get(f"{direct}/_stats").json()
+        results["upstream_cpu_ms_per_request"] = round(
+            (after["cpu_s"] - before["cpu_s"]) * 1000 / max(1, after["requests"] - before["requests"]), 4
+        )
+    finally:
+        for proxy in proxies.values():
+            proxy.process.stop()
+        upstream.stop()
+    print(f"upstream's own CPU per request: {results['upstream_cpu_ms_per_request']} ms")
+    for name in proxies:
+        r = results[name]
+        s, st = r["sequential_non_streaming"], r["sequential_streaming"]
+        c, cs = r["concurrent_non_streaming"], r["concurrent_streaming"]
+        print(
+            f"{name}: added p50 {s['added_p50_ms']['median']} ms "
+            f"[{s['added_p50_ms']['min']}-{s['added_p50_ms']['max']}], p99 {s['added_p99_ms']['median']} ms; "
+            f"TTFT p50 {st['added_ttft_p50_ms']['median']} ms "
+            f"[{st['added_ttft_p50_ms']['min']}-{st['added_ttft_p50_ms']['max']}]; c{args.concurrency} "
+            f"{c['throughput_vs_direct']['median']:.2f} / streaming {cs['throughput_vs_direct']['median']:.2f} of "
+            f"direct; proxy CPU {s['proxy_cpu_ms_per_request']['median']} ms/request; client CPU "
+            f"{s['client_cpu_share_of_a_core']['median']:.0%} (sequential), "
+            f"{c['client_cpu_share_of_a_core']['median']:.0%} (c{args.concurrency})"
+        )
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
