@@ -11,9 +11,9 @@ fi
 # torch first, from the pinned CPU build (an unpinned install would pull a multi-GB CUDA build)
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e '.[dev]'
-# The browser tests drive Debian's chromium (Playwright's client, no browser download); the deploy-kit tests run
-# promtool (Debian's prometheus package). Installed here when missing and this runs as root with apt.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+# With --with-test-tools: the browser tests drive Debian's chromium (Playwright's client, no browser download) and
+# the deploy-kit tests run promtool (Debian's prometheus package); installed when missing and this runs as root.
+if [ "${1:-}" = "--with-test-tools" ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; }; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium prometheus >/dev/null) \
       || echo "setup: could not install chromium and prometheus (the browser and deploy-kit tests need them)" >&2
