@@ -665,7 +665,7 @@ _BUCKET_FORMAT = {TimeBucket.MINUTE: "%Y-%m-%dT%H:%M", TimeBucket.HOUR: "%Y-%m-%
 
 def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
     """One statement: sums per group and bucket, and nearest-rank percentiles by window functions (SQLite has no
-    percentile aggregate): the first value whose running count reaches p x n. Every column it reads is in the
+    percentile aggregate): the value at the first row whose rank reaches p x n. Every column it reads is in the
     covering index ``idx_spans_usage`` (migration 7), so the large text columns are never read."""
     params: dict[str, Any] = {}
     where = []
@@ -688,19 +688,16 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
     severities = ", ".join(f"sum(findings_{s}) AS findings_{s}" for s in SEVERITY_KEYS)
 
     def ranked(column: str, name: str) -> str:
-        # Nearest rank without sorting every row: count each distinct value per group, then a running total over
-        # those counts (one window pass over far fewer rows); the p-th value is the first whose running total
-        # reaches p x n. The group's n comes from agg.
+        # one window pass a metric: the rank within the group; the group's count comes from agg
         cuts = ", ".join(
-            f"min(CASE WHEN r.upto >= {p} * a.n_{name} THEN r.v END) AS {name}_p{round(p * 100)}" for p in PERCENTILES
+            f"min(CASE WHEN r.rn >= {p} * a.n_{name} THEN r.v END) AS {name}_p{round(p * 100)}" for p in PERCENTILES
         )
         r_keys = ", ".join(f"r.{k}" for k in keys)
         joined = " AND ".join(f"a.{k} = r.{k}" for k in keys)
         return (
-            f"{name} AS (SELECT {r_keys}, {cuts} FROM (SELECT {key_list}, v, "
-            f"sum(c) OVER (PARTITION BY {key_list} ORDER BY v) AS upto FROM (SELECT {key_list}, {column} AS v, "
-            f"count(*) AS c FROM base WHERE {column} IS NOT NULL GROUP BY {key_list}, {column})) r "
-            f"JOIN agg a ON {joined} GROUP BY {r_keys})"
+            f"{name} AS (SELECT {r_keys}, {cuts} FROM (SELECT {key_list}, {column} AS v, "
+            f"row_number() OVER (PARTITION BY {key_list} ORDER BY {column}) AS rn FROM base "
+            f"WHERE {column} IS NOT NULL) r JOIN agg a ON {joined} GROUP BY {r_keys})"
         )
 
     sql = (
