@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import clickhouse_connect
 import trio
 
-from adapters.storage.rows import SpanRows
+from adapters.storage.rows import SpanRows, usage_row
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.reports import FindingCount
 from domain.traces import TraceEvent, TraceSpan
@@ -27,7 +27,6 @@ from domain.usage import (
     MAX_USAGE_ROWS,
     PERCENTILES,
     SEVERITY_KEYS,
-    Percentiles,
     TimeBucket,
     UsageQuery,
     UsageRow,
@@ -385,22 +384,5 @@ _BUCKET_FUNCTION = {
 
 
 def _usage_row(row: dict[str, Any], query: UsageQuery) -> UsageRow:
-    def cut(name: str) -> Percentiles:
-        values = [row[f"{name}_p{round(p * 100)}"] for p in PERCENTILES]
-        p50, p95, p99 = (None if v is None else float(v) for v in values)
-        return Percentiles(p50=p50, p95=p95, p99=p99)
-
-    return UsageRow(
-        group={d.value: row[f"g{i}"] for i, d in enumerate(query.group_by)},
-        bucket_start=_utc(row["bucket"]) if query.bucket is not None else None,
-        requests=int(row["requests"]),
-        errors=int(row["errors"]),
-        prompt_tokens=int(row["prompt_tokens"]),
-        completion_tokens=int(row["completion_tokens"]),
-        cached_prompt_tokens=int(row["cached_prompt_tokens"]),
-        total_tokens=int(row["total_tokens"]),
-        cost_usd=float(row["cost_usd"]),
-        findings={s: int(row[f"findings_{s}"]) for s in SEVERITY_KEYS},
-        latency_ms=cut("latency"),
-        ttft_ms=cut("ttft"),
-    )
+    group = {d.value: row[f"g{i}"] for i, d in enumerate(query.group_by)}
+    return usage_row(row, group, _utc(row["bucket"]) if query.bucket is not None else None)

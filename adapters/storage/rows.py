@@ -18,6 +18,7 @@ from adapters.codec import json_converter
 from domain.findings import SecurityFinding
 from domain.providers import Provider, provider_from_name
 from domain.traces import AgentAction, SpanEvent, TraceSpan
+from domain.usage import PERCENTILES, SEVERITY_KEYS, Percentiles, UsageRow
 
 # The span fields held as JSON text.
 JSON_COLUMNS = {
@@ -52,3 +53,30 @@ class SpanRows:
     def span(self, row: Mapping[str, Any]) -> TraceSpan:
         """Columns the span does not have (an engine's version column) are ignored."""
         return self._converter.structure(row, TraceSpan)
+
+
+def usage_row(row: Mapping[str, Any], group: Mapping[str, str | None], bucket_start: dt.datetime | None) -> UsageRow:
+    """A usage result row as both SQL engines name its columns (``requests``, ``findings_<severity>``,
+    ``latency_p50``...); each engine decodes its own group keys and bucket."""
+
+    def cut(name: str) -> Percentiles:
+        p50, p95, p99 = (
+            None if row[f"{name}_p{round(p * 100)}"] is None else float(row[f"{name}_p{round(p * 100)}"])
+            for p in PERCENTILES
+        )
+        return Percentiles(p50=p50, p95=p95, p99=p99)
+
+    return UsageRow(
+        group=group,
+        bucket_start=bucket_start,
+        requests=int(row["requests"]),
+        errors=int(row["errors"]),
+        prompt_tokens=int(row["prompt_tokens"]),
+        completion_tokens=int(row["completion_tokens"]),
+        cached_prompt_tokens=int(row["cached_prompt_tokens"]),
+        total_tokens=int(row["total_tokens"]),
+        cost_usd=float(row["cost_usd"]),
+        findings={s: int(row[f"findings_{s}"] or 0) for s in SEVERITY_KEYS},
+        latency_ms=cut("latency"),
+        ttft_ms=cut("ttft"),
+    )

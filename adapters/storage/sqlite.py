@@ -19,7 +19,7 @@ import trio
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.storage.rows import SpanRows
+from adapters.storage.rows import SpanRows, usage_row
 from domain.queries import ActionSummary, Page, StorageStats, TraceQuery, summarize_actions
 from domain.reports import FindingCount
 from domain.traces import TraceEvent, TraceSpan
@@ -28,7 +28,6 @@ from domain.usage import (
     MAX_USAGE_ROWS,
     PERCENTILES,
     SEVERITY_KEYS,
-    Percentiles,
     TimeBucket,
     UsageQuery,
     UsageRow,
@@ -549,7 +548,7 @@ class SqliteTraceRepository(SqliteStore):
         sql, params = usage_sql(query)
 
         def read(conn: Connection) -> list[UsageRow]:
-            return [usage_row(dict(row), query) for row in conn.exec_driver_sql(sql, params).mappings()]
+            return [sqlite_usage_row(dict(row), query) for row in conn.exec_driver_sql(sql, params).mappings()]
 
         return await self._run(read)
 
@@ -727,27 +726,9 @@ def usage_sql(query: UsageQuery) -> tuple[str, dict[str, Any]]:
     return sql, params
 
 
-def usage_row(row: Mapping[str, Any], query: UsageQuery) -> UsageRow:
+def sqlite_usage_row(row: Mapping[str, Any], query: UsageQuery) -> UsageRow:
     bucket_start = None
     if query.bucket is not None and row["bucket"]:
         bucket_start = dt.datetime.strptime(row["bucket"], _BUCKET_FORMAT[query.bucket]).replace(tzinfo=dt.UTC)
-
-    def cut(name: str) -> Percentiles:
-        values = [row[f"{name}_p{round(p * 100)}"] for p in PERCENTILES]
-        p50, p95, p99 = (None if v is None else float(v) for v in values)
-        return Percentiles(p50=p50, p95=p95, p99=p99)
-
-    return UsageRow(
-        group={d.value: None if row[f"g{i}"] == "\x00" else row[f"g{i}"] for i, d in enumerate(query.group_by)},
-        bucket_start=bucket_start,
-        requests=int(row["requests"]),
-        errors=int(row["errors"]),
-        prompt_tokens=int(row["prompt_tokens"]),
-        completion_tokens=int(row["completion_tokens"]),
-        cached_prompt_tokens=int(row["cached_prompt_tokens"]),
-        total_tokens=int(row["total_tokens"]),
-        cost_usd=float(row["cost_usd"]),
-        findings={s: int(row[f"findings_{s}"] or 0) for s in SEVERITY_KEYS},
-        latency_ms=cut("latency"),
-        ttft_ms=cut("ttft"),
-    )
+    group = {d.value: None if row[f"g{i}"] == "\x00" else row[f"g{i}"] for i, d in enumerate(query.group_by)}
+    return usage_row(row, group, bucket_start)
