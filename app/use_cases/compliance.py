@@ -65,7 +65,13 @@ class ComplianceReports:
         if stats.current_buffer_used >= stats.max_buffer_size:
             raise Busy(f"{stats.current_buffer_used} reports are waiting to be built; retry shortly")
         await self._reports.save_report(report)
-        self._queue.send_nowait(report)  # room was checked above, with no await in between
+        try:
+            self._queue.send_nowait(report)  # others may have filled the queue while the report was stored
+        except trio.WouldBlock:
+            await self._reports.save_report(
+                attrs.evolve(report, status=ReportStatus.FAILED, error="too many reports waiting to be built")
+            )
+            raise Busy("too many reports are waiting to be built; retry shortly") from None
         return report
 
     async def get(self, caller: Caller, report_id: str) -> ComplianceReport:

@@ -114,3 +114,25 @@ async def test_a_report_a_restart_interrupted_is_failed_not_left_pending() -> No
     async with in_process_proxy(completion, reports=store) as proxy:
         report = (await proxy.client.get("/api/v1/reports/r-1", headers=TENANT)).json()
         assert report["status"] == "failed" and "restarted" in report["error"]
+
+
+async def test_a_full_queue_refuses_with_503_and_leaves_nothing_pending() -> None:
+    import trio
+
+    from app.use_cases.compliance import ComplianceReports
+    from domain.errors import Busy
+    from domain.tenancy import Caller, Role
+
+    store = InMemoryReportRepository()
+    send, _receive = trio.open_memory_channel[ComplianceReport](1)
+    desk = ComplianceReports(store, None, None, send)  # type: ignore[arg-type]  # building is not exercised
+    caller = Caller(tenant_id="t", role=Role.OPERATOR, actor="test")
+    body = {"report_type": "gdpr", **period()}
+    first = await desk.request(caller, body)
+    try:
+        await desk.request(caller, body)
+    except Busy:
+        pass
+    else:
+        raise AssertionError("a full queue must refuse")
+    assert [r.id for r in await store.pending_reports()] == [first.id]
