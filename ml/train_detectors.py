@@ -51,6 +51,11 @@ GROUPS = {
 }
 
 
+def hard_negative(row: dict[str, Any]) -> bool:
+    """Benign prompts written for this project to look like attacks (trigger words, scary topics, attack carriers)."""
+    return row["label"] == "benign" and (row["source"].startswith(("own_", "family_")))
+
+
 def group_of(row: dict[str, Any]) -> str:
     return GROUPS.get(row["source"], row["source"])
 
@@ -97,7 +102,7 @@ def fit_head(windows: list[np.ndarray], rows: list[dict[str, Any]]) -> Any:
 
     torch.manual_seed(SEED)
     labels = np.array([r["label"] == "malicious" for r in rows])
-    weight = np.array([OWN_BENIGN_WEIGHT if r["source"] == "own_benign" else 1.0 for r in rows])
+    weight = np.array([OWN_BENIGN_WEIGHT if hard_negative(r) else 1.0 for r in rows])
     weight = np.where(labels, weight / weight[labels].sum(), weight / weight[~labels].sum())
     x = torch.tensor(np.concatenate(windows))
     y = torch.tensor(np.concatenate([np.full(len(w), float(lab)) for w, lab in zip(windows, labels, strict=True)]))
@@ -176,10 +181,17 @@ def train_task(task: str, rows: list[dict[str, Any]], cache: EmbeddingCache) -> 
             "unseen_source_recall": round(float((unseen[labels] >= thresholds[point]).mean()), 4),
             "unseen_source_fpr": round(float((unseen[~labels] >= thresholds[point]).mean()), 4),
         }
-    report["unseen_flagged_by_group_at_balanced"] = {
-        group: round(float((unseen[[group_of(r) == group for r in rows]] >= thresholds["balanced"]).mean()), 4)
-        for group in groups
-    }
+    # per held-out group (each attack family is one): the recall on its attacks and the share of its benign
+    # prompts flagged, by a head that never saw the group, at the balanced threshold
+    by_group: dict[str, dict[str, float]] = {}
+    for group in groups:
+        inside = np.array([group_of(r) == group for r in rows])
+        hit = unseen >= thresholds["balanced"]
+        if (inside & labels).any():
+            by_group.setdefault(group, {})["recall"] = round(float(hit[inside & labels].mean()), 4)
+        if (inside & ~labels).any():
+            by_group.setdefault(group, {})["benign_flagged"] = round(float(hit[inside & ~labels].mean()), 4)
+    report["unseen_by_group_at_balanced"] = by_group
     print(task, json.dumps(report, indent=1))
     head = fit_head(windows, rows)
     return {**head, "thresholds": thresholds, "leave_one_source_out": report, "rows": len(rows)}

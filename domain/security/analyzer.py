@@ -28,7 +28,7 @@ from domain.security.leakage import (
     TOXICITY_PATTERNS,
 )
 from domain.security.normalise import decode_evasions, normalise
-from domain.security.patterns import AUXILIARY, MANY_SHOT_TURN, PATTERNS, SUSPICIOUS_DECODED
+from domain.security.patterns import AUXILIARY, MANY_SHOT_TURN, MANY_SHOT_TURNS, PATTERNS, SUSPICIOUS_DECODED
 from domain.security.pii import PhoneFinder, PiiMatch, find_pii
 from domain.traces import ActionType, AgentAction
 
@@ -227,12 +227,16 @@ class RegexSecurityAnalyzer:
     def _structure(self, text: str, collector: _Collector) -> None:
         turns = len(MANY_SHOT_TURN.findall(text))
         if turns >= 3:
+            # A few embedded question/answer turns are how people write few-shot prompts: alone they are a Low signal
+            # (what the turns say is judged by the other patterns and the model). Many-shot jailbreaking needs many
+            # shots to move a model: from MANY_SHOT_TURNS on, the structure alone is High.
+            many = turns >= MANY_SHOT_TURNS
             collector.add(
                 "many_shot",
                 "is_shot_attack",
-                Severity.HIGH,
+                Severity.HIGH if many else Severity.LOW,
                 min(0.7 + 0.03 * turns, 0.95),
-                f"Many-shot pattern: {turns} embedded question/answer turns",
+                f"{'Many' if many else 'Few'}-shot pattern: {turns} embedded question/answer turns",
                 {"turns": str(turns)},
             )
         length = len(text)

@@ -129,8 +129,11 @@ PATTERNS: tuple[Pattern, ...] = tuple(
             "prompt_injection",
             H,
             0.85,
-            r"\b(?:your|the)\s+(?:new|real|actual|true|updated|only)\s+(?:instructions?|task|directive|objective|"
-            r"mission|orders?|rules?)\s+(?:is|are|will be|now)\b",
+            # "your real task is" is aimed at the model; "the real task is different: I need..." is a user talking
+            # about their own task, so "the" only counts with the words that name the model's instructions
+            r"\b(?:your\s+(?:new|real|actual|true|updated|only)\s+(?:instructions?|task|directive|objective|"
+            r"mission|orders?|rules?)|the\s+(?:new|real|actual|true|updated|only)\s+(?:instructions?|directives?|"
+            r"orders?))\s+(?:is|are|will be|now)\b",
         ),
         (
             "instructions_no_longer_apply",
@@ -207,7 +210,7 @@ PATTERNS: tuple[Pattern, ...] = tuple(
             H,
             0.9,
             r"\b(?:developer|dev|debug|god|admin|jailbreak|unrestricted|evil|chaos|opposite|dude|stan|aim)\s*mode\b"
-            r"[^\n]{0,200}\b(?:enabled|activated|on\b|allows?|can (?:generate|say|do)|no (?:restrictions|rules|"
+            r"[^\n]{0,200}\b(?:enabled|activated|on\b(?!\s+(?:an?|my|the|your|our|this|his|her)\b)|allows?|can (?:generate|say|do)|no (?:restrictions|rules|"
             r"limits|filters|censorship)|ignore|without|any content|anything)",
         ),
         (
@@ -215,9 +218,15 @@ PATTERNS: tuple[Pattern, ...] = tuple(
             "jailbreak",
             H,
             0.85,
-            r"\b(?:enable|activate|enter|switch to|turn on|you are (?:now )?in|operating in|operate in|in)\s+(?:the\s+)?"
+            # aimed at the model, not at a device: "how do I enable developer mode on my Android phone" and "stuck
+            # in maintenance mode after an update" are everyday questions
+            r"\b(?:enable|activate|enter|switch to|turn on|you are (?:now )?in|you're (?:now )?in|operating in|"
+            r"operate in|now in)\s+(?:the\s+)?"
             r"['\"]?(?:developer|dev|god|debug|maintenance|transparent|unofficial|jailbreak|unrestricted|unfiltered|"
-            r"uncensored|evil|chaos|opposite|dan|sudo|root|admin(?:istrator)?)['\"]?\s+mode\b",
+            r"uncensored|evil|chaos|opposite|dan|sudo|root|admin(?:istrator)?)['\"]?\s+mode\b"
+            r"(?!\s+(?:on|in|for|of)\s+(?:my|an?|the|our|this|your)\s+(?:[\w-]+\s+){0,2}?(?:phone|android|iphone|ipad|"
+            r"tablet|device|router|tv|laptop|pc|computer|mac|macbook|browser|chrome|firefox|windows|console|xbox|"
+            r"playstation|car|app|roomba|camera|printer|chromebook|kindle|watch|server|bios|game)s?\b)",
         ),
         (
             "no_restrictions_persona",
@@ -483,6 +492,7 @@ SUSPICIOUS_DECODED = re.compile(
     re.IGNORECASE,
 )
 
+MANY_SHOT_TURNS = 16  # embedded turns from which the structure alone is a many-shot attack
 MANY_SHOT_TURN = re.compile(
     r"(?:^|\n)\s*(?:q|question|user|human)\s*:.*?\n\s*(?:a|answer|assistant|ai)\s*:", re.IGNORECASE
 )
