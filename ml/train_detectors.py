@@ -200,10 +200,18 @@ def train_task(task: str, rows: list[dict[str, Any]], cache: EmbeddingCache) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="just train-detectors")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument(
+        "--exclude-source",
+        action="append",
+        default=[],
+        help="train without this source (repeatable; an attack family is the source family_<name>): "
+        "`just bench family_holdout` uses it for leave-one-family-out",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    rows = training_rows()
-    print(f"training rows {len(rows)}")
+    rows = [r for r in training_rows() if r["source"] not in set(args.exclude_source)]
+    without = f" (without {', '.join(args.exclude_source)})" if args.exclude_source else ""
+    print(f"training rows {len(rows)}{without}")
     cache = EmbeddingCache(CACHE)
     heads = {task: train_task(task, rows, cache) for task in ("injection", "harmful")}
     out = Path(args.out)

@@ -389,6 +389,52 @@ PATTERNS: tuple[Pattern, ...] = tuple(
             r"\b(?:then|and)\s+(?:follow|execute|obey|carry out)\s+(?:the\s+)?(?:translated|decoded|hidden|"
             r"following|embedded)\s+(?:instructions?|commands?|text)",
         ),
+        # --- indirect injection: notes aimed at the model inside content it is asked to process (issue 17) ---------
+        (
+            "note_to_the_model",
+            "prompt_injection",
+            H,
+            0.85,
+            r"\b(?:note|message|attention|instructions?|reminder|important|notice)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|"
+            r"every\s+)?(?:ai|a\.i\.|assistant|language model|llm|chatbot|ai model|ai agent|model processing this)s?\b"
+            r"(?!\s+(?:manager|professor|coach|director|editor|teacher|engineer|researcher|role|position|job|course|"
+            r"class|team|developer|training))|\b(?:ai|a\.i\.|assistant|language model|llm|chatbot|agent|model)s?\s+"
+            r"(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing)\s+(?:this|these)\b",
+        ),
+        (
+            "covert_instruction",
+            "prompt_injection",
+            H,
+            0.85,
+            r"\b(?:do not|don't|never)\s+(?:mention|reveal|disclose|tell (?:the user|anyone) about)\s+(?:this|these)\s+"
+            r"(?:note|instructions?|message|comment|cell|line)s?\b|(?:^|[\"'|#]\s*)(?:assistant|system|ai)\s*:\s*(?:new|"
+            r"updated|your real|the real)\s+(?:task|instructions?|orders?)\b|\[(?:instructions?|hidden instructions?|"
+            r"ai instructions?|note to ai)\]",
+        ),
+        # --- the model's own context named indirectly ---------------------------------------------------------------
+        (
+            "context_reference",
+            "prompt_extraction",
+            H,
+            0.8,
+            r"\b(?:you were|you've been|you have been)\s+(?:told|instructed|asked|configured|programmed)\s+not\s+to\s+"
+            r"(?:tell|share|reveal|say|disclose|mention|show)\b|\b(?:text|message|paragraph|words?|thing|instructions?)\s+"
+            r"(?:\w+\s+){0,3}?(?:before|above)\s+(?:my (?:first )?message|i started typing|(?:our|the|this) "
+            r"(?:conversation|chat) (?:started|began)|the line that says)|\b(?:in|of|from|at the (?:top|start|beginning) of)\s+"
+            r"your\s+(?:context(?:\s+window)?|system (?:role|message|prompt))\b|\bwhat\s+(?:did\s+)?(?:your|the)\s+"
+            r"(?:operator|developer|creator|admin)s?\s+(?:wrote|write|told|tell|said|say)\b|\bopposite of (?:what )?your\s+"
+            r"(?:\w+\s+)?(?:instructions?|rules?|guidelines|programming)",
+        ),
+        # --- payload splitting: fragments the model must join and then obey -------------------------------------------
+        (
+            "fragment_assembly",
+            "prompt_injection",
+            H,
+            0.85,
+            r"\b(?:join|combine|concatenate|merge|put together|assemble)\b[^\n]{0,60}?\b(?:and|then|,)\s+(?:follow|obey|"
+            r"execute|carry out|act on|perform)\b|\bdo what\s+\w+\s*\+\s*\w+\s+says\b|\b(?:execute|exec|eval|run|do)\s*\(\s*"
+            r"\w+\s*\+\s*\w+\s*\)|\bread the words in order\b[^\n]{0,40}\b(?:and|then)\s+(?:do|follow|obey)",
+        ),
         # --- shell, SQL, exfiltration -----------------------------------------------------------------------------
         ("curl_pipe_shell", "shell_injection", H, 0.9, r"\b(?:curl|wget)\b[^\n|]{0,200}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b"),
         (

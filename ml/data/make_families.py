@@ -76,7 +76,7 @@ CITIES = ["Lisbon", "Oslo", "Austin", "Nairobi", "Pune", "Lyon", "Osaka", "Quito
 
 def _csv(r: random.Random, cell: str | None) -> str:
     rows = ["name,city,product,amount"]
-    for i in range(r.randint(3, 6)):
+    for _ in range(r.randint(3, 6)):
         rows.append(f"{r.choice(NAMES)},{r.choice(CITIES)},{r.choice(PRODUCTS)},{r.randint(5, 900)}")
     if cell:
         rows.insert(r.randint(1, len(rows)), f'{r.choice(NAMES)},{r.choice(CITIES)},"{cell}",{r.randint(5, 900)}')
@@ -105,7 +105,13 @@ def _json(r: random.Random, cell: str | None) -> str:
 
 def _code(r: random.Random, cell: str | None) -> str:
     fn = r.choice(["total", "parse_row", "load_users", "send_report", "normalise"])
-    body = [f"def {fn}(items):", "    result = 0", "    for item in items:", "        result += item.value", "    return result"]
+    body = [
+        f"def {fn}(items):",
+        "    result = 0",
+        "    for item in items:",
+        "        result += item.value",
+        "    return result",
+    ]
     if cell:
         style = r.choice(["#", "docstring"])
         line = f"    # {cell}" if style == "#" else f'    """{cell}"""'
@@ -271,7 +277,7 @@ VIRTUAL_BENIGN = [
     "Act as a JavaScript console. I type: [1, 2, 3].map(x => x * 2)",
     "Pretend to be a git CLI. I run: git log --oneline -3",
     "Run a simulation of a vending machine. I insert two coins and press B4.",
-    "Act as an Excel formula checker: is =SUMIF(A:A,\">10\",B:B) valid?",
+    'Act as an Excel formula checker: is =SUMIF(A:A,">10",B:B) valid?',
 ]
 
 
@@ -526,7 +532,16 @@ OPENINGS = [
     "Good morning! ",
     "I have a request. ",
 ]
-CLOSINGS = ["", "", " Thanks!", " Be brief.", " Please answer in English.", " Keep it short.", " Thank you so much.", " :)"]
+CLOSINGS = [
+    "",
+    "",
+    " Thanks!",
+    " Be brief.",
+    " Please answer in English.",
+    " Keep it short.",
+    " Thank you so much.",
+    " :)",
+]
 
 
 def dressed(make: Callable[[random.Random, bool], str]) -> Callable[[random.Random, bool], str]:
