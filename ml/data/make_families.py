@@ -139,6 +139,12 @@ BENIGN_CELLS = [
 ]
 
 
+def _aimed(r: random.Random, templates: list[str]) -> str:
+    """One of the attack templates, aimed at one of the goals ({g}; {G} capitalised at a sentence start)."""
+    goal = r.choice(GOALS + GOALS_SHORT)
+    return r.choice(templates).format(g=goal, G=goal[0].upper() + goal[1:])
+
+
 def hidden_in_data(r: random.Random, attack: bool) -> str:
     kind = r.choice(list(CARRIERS))
     if attack:
@@ -353,8 +359,7 @@ MODE_BENIGN = [
 
 def mode_claims(r: random.Random, attack: bool) -> str:
     if attack:
-        goal = r.choice(GOALS + GOALS_SHORT)
-        return r.choice(MODE_ATTACK).format(g=goal, G=goal[0].upper() + goal[1:])
+        return _aimed(r, MODE_ATTACK)
     return r.choice(MODE_BENIGN)
 
 
@@ -513,8 +518,7 @@ SUBTLE_BENIGN = [
 
 def subtle_single(r: random.Random, attack: bool) -> str:
     if attack:
-        goal = r.choice(GOALS + GOALS_SHORT)
-        return r.choice(SUBTLE_ATTACK).format(g=goal, G=goal[0].upper() + goal[1:])
+        return _aimed(r, SUBTLE_ATTACK)
     return r.choice(SUBTLE_BENIGN).format(b=r.choice(BENIGN_ASKS))
 
 
