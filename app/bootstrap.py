@@ -28,7 +28,7 @@ import trio
 import yaml
 
 from adapters.http.api import create_api, create_asgi
-from adapters.http.forwarder import Forwarder
+from adapters.http.forwarder import Forwarder, UpstreamPool
 from adapters.metrics.prometheus import CONTENT_TYPE, PrometheusTelemetry
 from adapters.notify.channels import ChannelNotifier
 from adapters.otlp_export import OtlpHttpExporter
@@ -232,29 +232,43 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def make_upstream_client(
-    config: ProxyConfig, max_connections: int | None = None, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(
+def _upstream_timeout(config: ProxyConfig) -> httpx.Timeout:
+    return httpx.Timeout(
         connect=config.connection_timeout_ms / 1000,
         read=config.timeout_ms / 1000,  # between two reads: long streams that keep flowing are never cut
         write=config.timeout_ms / 1000,
         pool=config.connection_timeout_ms / 1000,
     )
-    connections = max_connections or config.max_connections
+
+
+def _upstream_transport(config: ProxyConfig, connections: int) -> httpx.AsyncHTTPTransport:
     limits = httpx.Limits(
         max_connections=connections, max_keepalive_connections=min(256, connections), keepalive_expiry=30
     )
+    return httpx.AsyncHTTPTransport(verify=_tls_context(), limits=limits, trust_env=False)
+
+
+def make_upstream_client(
+    config: ProxyConfig, max_connections: int | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The outbound client (webhooks, Slack, PagerDuty, OTLP export); proxied traffic uses ``make_upstream_pool``."""
     client = httpx.AsyncClient(
-        timeout=timeout,
-        limits=limits,
+        timeout=_upstream_timeout(config),
         follow_redirects=False,
         trust_env=False,
-        verify=_tls_context() if transport is None else True,
-        transport=transport,
+        transport=transport or _upstream_transport(config, max_connections or config.max_connections),
     )
-    client.headers.clear()  # forward exactly the client's headers, no library defaults
+    client.headers.clear()  # send exactly the headers given, no library defaults
     return client
+
+
+@contextlib.asynccontextmanager
+async def make_upstream_pool(
+    config: ProxyConfig, max_connections: int, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[UpstreamPool]:
+    """One connection pool for proxied traffic, used at the transport level (see ``UpstreamPool``)."""
+    async with transport or _upstream_transport(config, max_connections) as opened:
+        yield UpstreamPool(opened, _upstream_timeout(config))
 
 
 @attrs.frozen(kw_only=True)
@@ -361,8 +375,8 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
         # The proxied traffic's connection pools: max_connections split over shards (see Forwarder).
         shards = max(1, min(UPSTREAM_POOL_SHARDS, config.max_connections // 8))
         per_shard = -(-config.max_connections // shards)
-        upstream_clients = [
-            await stack.enter_async_context(make_upstream_client(config, per_shard, overrides.upstream_transport))
+        upstream_pools = [
+            await stack.enter_async_context(make_upstream_pool(config, per_shard, overrides.upstream_transport))
             for _ in range(shards)
         ]
 
@@ -451,7 +465,7 @@ async def assemble(config: ProxyConfig, overrides: Overrides | None = None) -> A
             pipeline=lambda: _pipeline_state(proxy, recorder, protector),
         )
         forwarder = Forwarder(
-            clients=upstream_clients,
+            pools=upstream_pools,
             upstream_url=config.upstream_url,
             max_request_size_bytes=config.max_request_size_bytes,
             recorder=recorder,

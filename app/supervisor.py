@@ -36,7 +36,7 @@ from app.settings import ProxyConfig
 
 log = logging.getLogger("llmtrace")
 
-GIL_SWITCH_INTERVAL_S = 0.002
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 __all__ = ["GIL_SWITCH_INTERVAL_S", "StartupError", "hypercorn_config", "open_pipeline", "serve_proxy"]
 
@@ -84,8 +84,10 @@ async def serve_proxy(
     listener = hypercorn_config(config)  # a bad certificate fails here, before any store or model is opened
     # The actors' worker threads (capture, analysis: regex and models) hold the GIL in long stretches; the event
     # loop that forwards waits up to one switch interval to get it back. Python's 5 ms let a small request wait
-    # behind the analysis of a large one (head-of-line worst 127 ms against 81 ms at 2 ms); 1 ms measured -0.2 to
-    # -0.8 ms p50 with 2 KB prompts but cost 15% more CPU with 1,000 concurrent streams (2 ms: 5-10%).
+    # behind the analysis of a large one (head-of-line worst 127 ms against 81 ms at 2 ms). Since capture batches
+    # its work (the actors hold the GIL in fewer, longer stretches), 0.5 ms took the added p99 of sequential calls in
+    # `just bench hop` from 6.2 to 1.8 ms (2 ms before); an earlier measurement found 1 ms cost 15% more CPU with
+    # 1,000 concurrent streams (2 ms: 5-10%).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     raise_open_files_limit()
     shutdown = shutdown or trio.Event()

@@ -118,3 +118,19 @@ async def test_one_finding_per_fact_and_the_block_reply_matches_the_stored_span(
         assert told <= stored and len(span.security_findings) == 2
         injection = next(f for f in span.security_findings if f.finding_type == "prompt_injection")
         assert "multilingual_ignore" in injection.metadata["also_matched"]
+
+
+async def test_a_cookie_the_provider_sets_never_rides_on_another_tenants_request() -> None:
+    """Providers' load balancers set cookies; a client library's cookie jar would replay them on every later
+    request through the proxy, whoever sent it. The proxy keeps no jar: the Set-Cookie goes back to its caller only."""
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=COMPLETION, headers={"set-cookie": "__cf_bm=tenant-a-session; Path=/"})
+
+    async with in_process_proxy(upstream) as proxy:
+        first = await proxy.client.post("/v1/chat/completions", json=chat("from tenant a"))
+        assert first.headers["set-cookie"].startswith("__cf_bm=tenant-a-session")
+        for _ in range(40):  # more requests than there are connection pools
+            proxy.client.cookies.clear()  # each later caller is someone else, with no cookies of its own
+            await proxy.client.post("/v1/chat/completions", json=chat("from tenant b"))
+        assert {r.headers.get("cookie") for r in proxy.upstream_requests} == {None}
