@@ -210,6 +210,53 @@ class _Outcome:
 _TERMINAL_EVENTS = (b"message_stop", b"response.completed", b"response.failed", b"response.incomplete")
 
 
+COALESCE_BUFFER = 16  # stream chunks read ahead of a slower client, at most (then reading waits: backpressure)
+
+
+def _coalesced(upstream: httpx.Response, nursery: trio.Nursery) -> AsyncIterator[list[bytes]]:
+    """The response's chunks in batches: those already received together. Each chunk still goes through the output
+    guard, capture and restoring on its own (an early stop ends after the chunk that tripped it); the batch goes to
+    the client in one write. A task reads the upstream into a bounded
+    channel without a checkpoint between chunks that one socket read delivered; the relay takes what is there."""
+    into, received = trio.open_memory_channel[bytes | httpx.HTTPError](COALESCE_BUFFER)
+
+    async def pump() -> None:
+        async with into:
+            try:
+                async for raw in upstream.aiter_raw():
+                    try:
+                        into.send_nowait(raw)
+                    except trio.WouldBlock:
+                        await into.send(raw)
+            except httpx.HTTPError as exc:  # the relay raises it where it would have: a broken response
+                await into.send(exc)
+
+    nursery.start_soon(pump)
+    return _joined(received)
+
+
+async def _joined(received: trio.MemoryReceiveChannel[bytes | httpx.HTTPError]) -> AsyncIterator[list[bytes]]:
+    async with received:
+        async for item in received:
+            parts: list[bytes] = []
+            while True:
+                if isinstance(item, httpx.HTTPError):
+                    if parts:
+                        yield parts
+                    raise item
+                parts.append(item)
+                try:
+                    item = received.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            yield parts
+
+
+async def _one_by_one(upstream: httpx.Response) -> AsyncIterator[list[bytes]]:
+    async for raw in upstream.aiter_raw():
+        yield [raw]
+
+
 class UpstreamPool:
     """One connection pool to the upstream, used at the transport level rather than through ``httpx.AsyncClient``.
 
@@ -580,54 +627,68 @@ class Forwarder:
             await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
         held = 0
         limit = self._capture_limit
-        try:
-            async for raw in upstream.aiter_raw():
-                chunk = raw
-                stop = guard is not None and guard.feed(chunk)
-                if stop:
-                    assert guard is not None
-                    chunk = guard.termination()  # critical output: end the stream cleanly, stop reading upstream
-                if outcome.kept < limit:
-                    piece = chunk if outcome.kept + len(chunk) <= limit else chunk[: limit - outcome.kept]
-                    outcome.kept += len(piece)
-                    if outcome.chunks is not None:
-                        outcome.chunks.append(((time.perf_counter() - started) * 1000, piece))
-                    else:
-                        outcome.body_parts.append(piece)
-                    if len(piece) < len(chunk):
-                        outcome.response_truncated = True
-                else:
-                    outcome.response_truncated = True
-                if whole is not None:
-                    whole.append(chunk)
-                    held += len(chunk)
-                    if held > RESTORE_MAX_BYTES:  # too large to hold: relay it as the upstream sent it
-                        tags["data_protection_restore"] = f"skipped: response above {RESTORE_MAX_BYTES} bytes"
-                        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
-                        chunk, whole = b"".join(whole), None
-                    else:
-                        continue
-                if restorer is not None:
-                    chunk = restorer.feed(chunk)
-                    if not chunk:
-                        continue
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                outcome.delivered += len(chunk)
-                outcome.previous, outcome.last = outcome.last, chunk
-                if stop:
-                    break
-        except httpx.HTTPError as exc:
-            # The client must see a broken response, never one that looks complete: return without the final
-            # body message, and the server aborts the connection.
-            outcome.error = f"upstream response broke after {outcome.kept} bytes: {type(exc).__name__}"
-            outcome.finished = True
-            return
-        finally:
-            if guard is not None:
-                guard.finish()
-                inline.extend(guard.findings)
-                if guard.stopped:
-                    tags["early_stop"] = "critical_output"
+        async with trio.open_nursery() as pumping:
+            # A stream's events that arrive together go out in one write (one send, one read for the client);
+            # nothing waits for more. Other bodies are relayed chunk by chunk as read.
+            source = _coalesced(upstream, pumping) if sse else _one_by_one(upstream)
+            try:
+                async for batch in source:
+                    out: list[bytes] = []
+                    stop = False
+                    for raw in batch:
+                        chunk = raw
+                        stop = guard is not None and guard.feed(chunk)
+                        if stop:
+                            assert guard is not None
+                            chunk = guard.termination()  # critical output: end the stream cleanly, stop reading
+                        if outcome.kept < limit:
+                            piece = chunk if outcome.kept + len(chunk) <= limit else chunk[: limit - outcome.kept]
+                            outcome.kept += len(piece)
+                            if outcome.chunks is not None:
+                                outcome.chunks.append(((time.perf_counter() - started) * 1000, piece))
+                            else:
+                                outcome.body_parts.append(piece)
+                            if len(piece) < len(chunk):
+                                outcome.response_truncated = True
+                        else:
+                            outcome.response_truncated = True
+                        if whole is not None:
+                            whole.append(chunk)
+                            held += len(chunk)
+                            if held > RESTORE_MAX_BYTES:  # too large to hold: relay it as the upstream sent it
+                                tags["data_protection_restore"] = f"skipped: response above {RESTORE_MAX_BYTES} bytes"
+                                start = {"type": "http.response.start", "status": upstream.status_code}
+                                await send({**start, "headers": headers})
+                                chunk, whole = b"".join(whole), None
+                            else:
+                                continue
+                        if restorer is not None:
+                            chunk = restorer.feed(chunk)
+                            if not chunk:
+                                continue
+                        out.append(chunk)
+                        if stop:
+                            break
+                    if out:
+                        chunk = out[0] if len(out) == 1 else b"".join(out)
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        outcome.delivered += len(chunk)
+                        outcome.previous, outcome.last = outcome.last, chunk
+                    if stop:
+                        break
+            except httpx.HTTPError as exc:
+                # The client must see a broken response, never one that looks complete: return without the final
+                # body message, and the server aborts the connection.
+                outcome.error = f"upstream response broke after {outcome.kept} bytes: {type(exc).__name__}"
+                outcome.finished = True
+                return
+            finally:
+                pumping.cancel_scope.cancel()  # whatever ended the relay (an early stop too), stop reading upstream
+                if guard is not None:
+                    guard.finish()
+                    inline.extend(guard.findings)
+                    if guard.stopped:
+                        tags["early_stop"] = "critical_output"
         if restorer is not None:
             tail = restorer.finish()
             if tail:
