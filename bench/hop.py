@@ -6,10 +6,13 @@
 - Sequential calls (non-streaming, and streaming with time to first token) interleave direct and proxy request by
   request, in ``--rounds`` rounds; each figure is the median of the rounds' p50 (or p99) with its spread (min-max).
 - Concurrency 32: direct and each proxy alternate for ``--rounds`` rounds; throughput is the median ratio.
+- The machine's condition is recorded: a fixed pure-Python calibration before and after, and the share of CPU time
+  the hypervisor stole during the run (this is a shared virtual machine; its speed moves by half from hour to hour).
 - The client's CPU share of a core is reported for each phase (the client must not be the bottleneck), and the
   proxy's CPU per request (from /proc).
 
-Results: ``bench/results/hop.json``, with the targets of the issue beside the figures.
+Results: ``bench/results/hop.json``, with the targets of the issue beside the figures; a default run also joins
+``bench/results/hop-history/`` and prints the change against the previous run (``just bench compare --hop``).
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ import httpx
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.compare import HOP_HISTORY, compare_last
 from tests.conftest import Process, free_port, start_proxy, wait_http
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Benchmark prompt, please answer."}]}
 STREAM = {**CHAT, "stream": True}
+DEFAULT_OUT = "bench/results/hop.json"
 TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"added_p50_ms": 1.5, "added_p99_ms": 4.0, "added_ttft_p50_ms": 1.5, "throughput_vs_direct": 0.7}
 
@@ -39,6 +44,25 @@ TARGETS = {"added_p50_ms": 1.5, "added_p99_ms": 4.0, "added_ttft_p50_ms": 1.5, "
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def calibration_ms() -> float:
+    """A fixed piece of pure-Python work, best of five: how fast this (shared, virtual) machine runs right now. A run
+    whose figures moved while this moved by as much says more about the machine than about the proxy."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i % 7
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 2)
+
+
+def cpu_times() -> tuple[int, int]:
+    """(all jiffies, stolen jiffies) of this machine, from /proc/stat: steal is time the hypervisor gave elsewhere."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]), fields[7]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -157,7 +181,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--total", type=int, default=1000, help="requests per side per round at concurrency")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--out", default="bench/results/hop.json")
+    parser.add_argument("--out", default=DEFAULT_OUT)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-hop-"))
     port = free_port()
@@ -170,6 +194,8 @@ def main() -> None:
         "defaults": start_proxy(tmp, direct, {"logging": {"level": "warn"}, "security_analysis": {"ml_enabled": True}}),
     }
     results: dict[str, Any] = {"rounds": args.rounds, "targets": TARGETS, "upstream": "bench.minimal_upstream"}
+    machine: dict[str, Any] = {"calibration_ms_before": calibration_ms()}
+    jiffies, stolen = cpu_times()
     try:
         before = httpx.get(f"{direct}/_stats").json()
         for name, proxy in proxies.items():
@@ -185,6 +211,10 @@ def main() -> None:
                 ),
             }
         after = httpx.get(f"{direct}/_stats").json()
+        jiffies_after, stolen_after = cpu_times()
+        machine["steal_share"] = round((stolen_after - stolen) / max(1, jiffies_after - jiffies), 4)
+        machine["calibration_ms_after"] = calibration_ms()
+        results["machine"] = machine
         results["upstream_cpu_ms_per_request"] = round(
             (after["cpu_s"] - before["cpu_s"]) * 1000 / max(1, after["requests"] - before["requests"]), 4
         )
@@ -193,6 +223,10 @@ def main() -> None:
             proxy.process.stop()
         upstream.stop()
     print(f"upstream's own CPU per request: {results['upstream_cpu_ms_per_request']} ms")
+    print(
+        f"machine: calibration {machine['calibration_ms_before']} -> {machine['calibration_ms_after']} ms (lower is "
+        f"faster), {machine['steal_share']:.1%} of CPU time stolen by the hypervisor during the run"
+    )
     for name in proxies:
         r = results[name]
         s, st = r["sequential_non_streaming"], r["sequential_streaming"]
@@ -207,8 +241,13 @@ def main() -> None:
             f"{s['client_cpu_share_of_a_core']['median']:.0%} (sequential), "
             f"{c['client_cpu_share_of_a_core']['median']:.0%} (c{args.concurrency})"
         )
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    text = json.dumps(results, indent=2) + "\n"
+    Path(args.out).write_text(text)
     print(f"written to {args.out}")
+    if args.out == DEFAULT_OUT:  # a default run joins the history the regression guard reads
+        HOP_HISTORY.mkdir(parents=True, exist_ok=True)
+        (HOP_HISTORY / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json").write_text(text)
+        compare_last(HOP_HISTORY, hop=True)
 
 
 if __name__ == "__main__":
