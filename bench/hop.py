@@ -99,8 +99,8 @@ def sequential(direct: str, proxy: str, proxy_pid: int, n: int, rounds: int, str
             one_call(client, direct, stream)
             one_call(client, proxy, stream)
         for r in range(rounds):
-            total = {"direct": [], "proxy": []}
-            first = {"direct": [], "proxy": []}
+            total: dict[str, list[float]] = {"direct": [], "proxy": []}
+            first: dict[str, list[float]] = {"direct": [], "proxy": []}
             wall, cpu, pcpu = time.perf_counter(), time.process_time(), cpu_seconds(proxy_pid)
             for i in range(n):
                 order = (
