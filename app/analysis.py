@@ -61,6 +61,7 @@ def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[Se
             toxicity_model=Features.of(config).toxicity_model,
             toxicity_threshold=config.output_safety.toxicity_threshold,
             harmful_requests=config.security_analysis.harmful_requests_enabled,
+            isolation=config.security_analysis.ml_isolation,
         )
     except Exception as exc:  # noqa: BLE001 - any load failure means regex-only, reported in /health
         log.error("ML detectors failed to load, running regex-only: %s", exc)

@@ -18,6 +18,7 @@ Results: ``bench/results/hop.json``, with the targets of the issue beside the fi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -34,8 +35,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.compare import HOP_HISTORY, compare_last
 from tests.conftest import Process, free_port, start_proxy, wait_http
 
-CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Benchmark prompt, please answer."}]}
-STREAM = {**CHAT, "stream": True}
+PROMPTS = itertools.count()
+
+
+def chat(stream: bool = False) -> dict[str, Any]:
+    """A request whose prompt is new each time, as in real traffic: the ensemble keeps recent verdicts, and a prompt
+    it has seen costs nothing to analyse, which would make "every default on" look free."""
+    prompt = f"Benchmark prompt number {next(PROMPTS)}: summarise the notes in three bullet points, please."
+    body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}]}
+    return {**body, "stream": True} if stream else body
+
+
 DEFAULT_OUT = "bench/results/hop.json"
 TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"added_p50_ms": 1.5, "added_p99_ms": 4.0, "added_ttft_p50_ms": 1.5, "throughput_vs_direct": 0.7}
@@ -77,12 +87,12 @@ def spread(values: list[float]) -> dict[str, float]:
 def one_call(client: httpx.Client, base: str, stream: bool) -> tuple[float, float]:
     started = time.perf_counter()
     if not stream:
-        response = client.post(f"{base}/v1/chat/completions", json=CHAT)
+        response = client.post(f"{base}/v1/chat/completions", json=chat())
         assert response.status_code == 200
         elapsed = time.perf_counter() - started
         return elapsed * 1000, elapsed * 1000
     first = None
-    with client.stream("POST", f"{base}/v1/chat/completions", json=STREAM) as response:
+    with client.stream("POST", f"{base}/v1/chat/completions", json=chat(stream=True)) as response:
         for line in response.iter_lines():
             if first is None and '"content": "tok' in line:
                 first = time.perf_counter() - started
@@ -139,11 +149,12 @@ async def _load(base: str, total: int, concurrency: int, stream: bool) -> tuple[
                 remaining -= 1
                 try:
                     if stream:
-                        async with client.stream("POST", f"{base}/v1/chat/completions", json=STREAM) as response:
+                        url = f"{base}/v1/chat/completions"
+                        async with client.stream("POST", url, json=chat(stream=True)) as response:
                             async for _ in response.aiter_bytes():
                                 pass
                     else:
-                        response = await client.post(f"{base}/v1/chat/completions", json=CHAT)
+                        response = await client.post(f"{base}/v1/chat/completions", json=chat())
                     errors += response.status_code != 200
                 except httpx.HTTPError:
                     errors += 1

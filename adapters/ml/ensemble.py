@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from adapters.ml.embedder import MODEL_NAME, MiniLMEmbedder
+from adapters.ml.embedder import MODEL_NAME, Embedder, MiniLMEmbedder
+from adapters.ml.embedding_process import ProcessEmbedder
 from adapters.ml.ner import DETECTOR as NER_DETECTOR
 from adapters.ml.ner import MODEL_NAME as NER_MODEL
 from adapters.ml.ner import SpacyEntityFinder
@@ -50,7 +51,7 @@ class PromptClassifier:
     its windows. Reads the JSON written by ``just train-detectors`` (format 2: several heads, chosen layers; format 1:
     one injection head over the sentence embedding)."""
 
-    def __init__(self, embedder: MiniLMEmbedder, head_path: Path = HEAD_PATH) -> None:
+    def __init__(self, embedder: Embedder, head_path: Path = HEAD_PATH) -> None:
         spec = json.loads(head_path.read_text(encoding="utf-8"))
         self.layers: tuple[int, ...] = tuple(spec.get("layers", (6,)))
         expected = embedder.dimension * len(self.layers)
@@ -154,13 +155,14 @@ class EnsembleSecurityAnalyzer:
         toxicity_model: bool = False,
         toxicity_threshold: float = 0.7,
         harmful_requests: bool = True,
+        isolation: str = "process",
     ) -> tuple[EnsembleSecurityAnalyzer, float]:
         """Load every enabled model (seconds; call from a worker thread). Any failure raises: the caller runs
         regex-only and reports the reason."""
         started = time.perf_counter()
         if not head_path.is_file():
             raise FileNotFoundError(f"classifier head {head_path} not found")
-        embedder = MiniLMEmbedder(threads=2)
+        embedder: Embedder = ProcessEmbedder(threads=2) if isolation == "process" else MiniLMEmbedder(threads=2)
         analyzer = cls(
             regex,
             PromptClassifier(embedder, head_path),
@@ -182,6 +184,7 @@ class EnsembleSecurityAnalyzer:
     def describe(self) -> dict[str, Any]:
         return {
             "prompt_injection_model": MODEL_NAME,
+            "ml_isolation": "process" if isinstance(self.classifier.embedder, ProcessEmbedder) else "thread",
             "classifier_head": self.classifier.head_path.name,
             "ner_model": NER_MODEL if self.entity_finder else None,
             "toxicity_model": TOXICITY_MODEL if self.toxicity_scorer else None,

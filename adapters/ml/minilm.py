@@ -103,4 +103,8 @@ class WordPieceTokenizer:
         self.cls_token_id, self.sep_token_id, self.pad_token_id = vocab["[CLS]"], vocab["[SEP]"], vocab["[PAD]"]
 
     def ids(self, text: str) -> list[int]:
-        return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        try:
+            encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        except (TypeError, ValueError):  # text that is not valid Unicode (a lone surrogate): its valid parts count
+            encoding = self._tokenizer.encode(text.encode("utf-8", "replace").decode("utf-8"), add_special_tokens=False)
+        return list(encoding.ids)

@@ -71,14 +71,19 @@ def redact_span(span: TraceSpan, analyzer: SecurityAnalyzer) -> TraceSpan:
     return attrs.evolve(span, prompt=clean(span.prompt) or "", response=clean(span.response), agent_actions=actions)
 
 
+SHED_REASON = "pipeline under load: models skipped"
+
+
 def analyze_span(
     item: CapturedSpan,
     analyzer: SecurityAnalyzer,
     policy: AnalysisPolicy,
     tenant: TenantSettings | None = None,
     fast: bool = False,
+    fast_reason: str = SHED_REASON,
 ) -> TraceSpan:
-    """Synchronous and CPU-bound: the actor runs it in a worker thread."""
+    """Synchronous and CPU-bound: the actor runs it in a worker thread. ``fast``: the rules only (models skipped,
+    for ``fast_reason``)."""
     span = item.span
     now = dt.datetime.now(dt.UTC)
     scope = tenant.monitoring_scope.value if tenant is not None else policy.monitoring_scope
@@ -102,7 +107,7 @@ def analyze_span(
         span = redact_span(span, analyzer)
     tags = span.tags
     if fast:
-        tags = {**tags, "analysis_depth": "fast (pipeline under load: models skipped)"}
+        tags = {**tags, "analysis_depth": f"fast ({fast_reason})"}
     if request_cut or response_cut:
         parts = " and ".join(n for n, cut in (("prompt", request_cut), ("response", response_cut)) if cut)
         tags = {**tags, "analysis_scope": f"{parts}: first and last {MAX_ANALYSED_CHARS} characters only"}
@@ -243,19 +248,32 @@ async def analyze_batch(
         ]
     started = time.perf_counter()
 
-    def work() -> list[TraceSpan]:
-        if not fast:
+    def work(rules_only: bool, reason: str) -> list[TraceSpan]:
+        if not rules_only:
             analyzer.warm([analysed_part(item.analysis_text)[0] for item in batch])
-        return [analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id), fast) for item in batch]
+        return [
+            analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id), rules_only, reason)
+            for item in batch
+        ]
 
     result: list[TraceSpan] | None = None
     failure: str | None = None
     with trio.move_on_after(policy.timeout_s * len(batch)) as scope:
         try:
-            result = await trio.to_thread.run_sync(work, limiter=limiter, abandon_on_cancel=True)
+            result = await trio.to_thread.run_sync(work, fast, SHED_REASON, limiter=limiter, abandon_on_cancel=True)
         except Exception as exc:
             log.exception("security analysis failed")
             failure = f"{type(exc).__name__}: {exc}"
+        if result is None and not fast:
+            # The models failed (a model process that died, say): the rules still analyse the batch, the spans say
+            # so, and the failure is counted; only when the rules fail too is the batch marked failed.
+            reason = f"models failed, rules only: {failure}"[:300]
+            try:
+                result = await trio.to_thread.run_sync(work, True, reason, limiter=limiter, abandon_on_cancel=True)
+                telemetry.pipeline_failure("analysis")
+            except Exception as exc:
+                log.exception("security analysis failed with the rules only too")
+                failure = f"{type(exc).__name__}: {exc}"
     if result is not None:
         breaker.on_success()
         telemetry.breaker_state("security", breaker.state.value)
