@@ -252,8 +252,7 @@ async def analyze_batch(
         if not rules_only:
             analyzer.warm([analysed_part(item.analysis_text)[0] for item in batch])
         return [
-            analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id), rules_only, reason)
-            for item in batch
+            analyze_span(item, analyzer, policy, tenants.get(item.span.tenant_id), rules_only, reason) for item in batch
         ]
 
     result: list[TraceSpan] | None = None
