@@ -74,6 +74,18 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+    return found
+
+
 def proxy_run(tmp: Path, upstream: str, extra: dict[str, Any], requests: int) -> dict[str, Any]:
     started = time.perf_counter()
     config = {"logging": {"level": "warn"}, **extra}
@@ -96,7 +108,12 @@ def proxy_run(tmp: Path, upstream: str, extra: dict[str, Any], requests: int) ->
             "ml_status": ml.get("status"),
             "ml_load_time_ms": ml.get("load_time_ms"),
             "detectors": ml.get("detectors"),
+            "ml_isolation": ml.get("ml_isolation"),
             "rss_mb_after_requests": rss_mb(proxy.process.popen.pid),
+            # the encoder's child process (security_analysis.ml_isolation: process) counts too
+            "rss_mb_with_children": round(
+                rss_mb(proxy.process.popen.pid) + sum(rss_mb(c) for c in children(proxy.process.popen.pid)), 1
+            ),
         }
     finally:
         proxy.process.stop()
@@ -114,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results["proxy"] = [
             proxy_run(tmp, mock.url, {}, args.requests),
+            proxy_run(tmp, mock.url, {"security_analysis": {"ml_isolation": "thread"}}, args.requests),
             proxy_run(
                 tmp,
                 mock.url,
