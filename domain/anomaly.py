@@ -50,7 +50,7 @@ class AnomalyKind(enum.Enum):
 SPREAD_FLOOR = {
     AnomalyKind.COST: 1e-6,  # USD
     AnomalyKind.TOKENS: 5.0,
-    AnomalyKind.LATENCY: 5.0,  # ms
+    AnomalyKind.LATENCY: 25.0,  # ms: a machine or network hiccup of tens of ms on a fast baseline is not an incident
     AnomalyKind.VELOCITY: 2.0,  # requests a minute
 }
 ERROR_RATE_FLOOR = 0.02
