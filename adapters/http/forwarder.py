@@ -252,6 +252,21 @@ async def _joined(received: trio.MemoryReceiveChannel[bytes | httpx.HTTPError]) 
             yield parts
 
 
+class _NoPump:
+    """Stands in for the reading task's nursery when a body is relayed as read (nothing to start or cancel)."""
+
+    cancel_scope = trio.CancelScope()  # never entered: cancelling it is a no-op
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> bool:
+        return False
+
+
+_NO_PUMP = _NoPump()
+
+
 async def _one_by_one(upstream: httpx.Response) -> AsyncIterator[list[bytes]]:
     async for raw in upstream.aiter_raw():
         yield [raw]
@@ -627,9 +642,9 @@ class Forwarder:
             await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
         held = 0
         limit = self._capture_limit
-        async with trio.open_nursery() as pumping:
-            # A stream's events that arrive together go out in one write (one send, one read for the client);
-            # nothing waits for more. Other bodies are relayed chunk by chunk as read.
+        # A stream's events that arrive together go out in one write (one send, one read for the client); nothing
+        # waits for more. Other bodies are relayed chunk by chunk as read, with no reading task (nor its nursery).
+        async with trio.open_nursery() if sse else _NO_PUMP as pumping:
             source = _coalesced(upstream, pumping) if sse else _one_by_one(upstream)
             try:
                 async for batch in source:
