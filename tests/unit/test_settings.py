@@ -129,12 +129,16 @@ def test_redaction() -> None:
 
 def test_ml_detector_settings(tmp_path: Path) -> None:
     path = tmp_path / "ml.yaml"
-    path.write_text("output_safety: {toxicity_model: perspective-api, toxicity_threshold: 1.5}\n")
+    path.write_text(
+        "output_safety: {toxicity_model: perspective-api, toxicity_threshold: 1.5}\n"
+        "security_analysis: {ml_isolation: container}\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(str(path), {})
     text = "\n".join(caught.value.errors)
     assert "output_safety.toxicity_model must be builtin or keywords" in text
     assert "output_safety.toxicity_threshold must be between 0 and 1" in text
+    assert "security_analysis.ml_isolation must be process or thread, got 'container'" in text
     path.write_text("security_analysis: {ner_enabled: true, ner_model: dslim/bert-base-NER}\n")
     loaded = load_config(str(path), {})
     config = loaded.config
