@@ -70,6 +70,15 @@ def compare_last(history: Path = HISTORY, rules_only: bool = False, hop: bool = 
     speeds = [_get(run, ("machine", "calibration_ms_before")) for run in (before, after)]
     if None not in speeds:
         print(f"  machine calibration {speeds[0]} -> {speeds[1]} ms (a slower machine moves every figure)")
+        old_speed, new_speed = (float(x) for x in speeds)  # type: ignore[arg-type]
+        if max(old_speed, new_speed) > 1.25 * min(old_speed, new_speed):
+            print(
+                f"  WARNING: the machine ran {new_speed / old_speed - 1:+.0%} slower in the last run; the changes "
+                "below are the machine's as much as the code's: run both again in the same hour"
+            )
+    steal = _get(after, ("machine", "steal_share"))
+    if steal is not None and steal > 0.1:
+        print(f"  WARNING: the hypervisor took {steal:.0%} of the CPU during the last run")
     worse = 0
     for label, path, lower_better, noise in figures:
         old, new = _get(before, path), _get(after, path)
