@@ -3,8 +3,9 @@
 - The upstream is ``bench.minimal_upstream`` (a fixed answer, standard library only); its own CPU per request is
   measured and reported, so "direct" is known to be cheap.
 - Two proxies as a user runs them: the rules-only analysis, and every default on (ML post-hoc analysis, storage).
-- Sequential calls (non-streaming, and streaming with time to first token) interleave direct and proxy request by
-  request, in ``--rounds`` rounds; each figure is the median of the rounds' p50 (or p99) with its spread (min-max).
+- Sequential calls (non-streaming, and streaming with time to first token) interleave direct and both proxies request
+  by request (the order rotates), in ``--rounds`` rounds; each figure is the median of the rounds' p50 (or p99) with
+  its spread (min-max).
 - Concurrency 32: direct and each proxy alternate for ``--rounds`` rounds; throughput is the median ratio. The load
   comes from ``bench.load_client`` (standard-library asyncio): the httpx client used before spent 5 ms of CPU a
   request and capped the direct side at about 150 requests per second, so the old ratios measured the client.
@@ -103,40 +104,46 @@ def one_call(client: httpx.Client, base: str, stream: bool) -> tuple[float, floa
     return total * 1000, (first or total) * 1000
 
 
-def sequential(direct: str, proxy: str, proxy_pid: int, n: int, rounds: int, stream: bool) -> dict[str, Any]:
-    per_round: dict[str, list[float]] = {"added_p50_ms": [], "added_p99_ms": [], "added_ttft_p50_ms": []}
-    direct_p50, client_cpu, proxy_cpu_ms = [], [], []
+def sequential(direct: str, proxies: dict[str, tuple[str, int]], n: int, rounds: int, stream: bool) -> dict[str, Any]:
+    """Direct and every proxy, one request each in turn (the order rotates), ``n`` turns a round: the proxies are
+    measured in the same seconds, so "every default on against rules-only" is not a comparison of two hours."""
+    names = ["direct", *proxies]
+    bases = {"direct": direct, **{name: url for name, (url, _) in proxies.items()}}
+    keys = ("added_p50_ms", "added_p99_ms", "added_ttft_p50_ms")
+    per_round: dict[str, dict[str, list[float]]] = {name: {k: [] for k in keys} for name in proxies}
+    proxy_cpu_ms: dict[str, list[float]] = {name: [] for name in proxies}
+    direct_p50, client_cpu = [], []
     with httpx.Client(timeout=30) as client:
-        for _ in range(20):  # warm both paths' connections
-            one_call(client, direct, stream)
-            one_call(client, proxy, stream)
+        for _ in range(20):  # warm every path's connections
+            for name in names:
+                one_call(client, bases[name], stream)
         for r in range(rounds):
-            total: dict[str, list[float]] = {"direct": [], "proxy": []}
-            first: dict[str, list[float]] = {"direct": [], "proxy": []}
-            wall, cpu, pcpu = time.perf_counter(), time.process_time(), cpu_seconds(proxy_pid)
+            total: dict[str, list[float]] = {name: [] for name in names}
+            first: dict[str, list[float]] = {name: [] for name in names}
+            wall, cpu = time.perf_counter(), time.process_time()
+            pcpu = {name: cpu_seconds(pid) for name, (_, pid) in proxies.items()}
             for i in range(n):
-                order = (
-                    (("direct", direct), ("proxy", proxy))
-                    if (i + r) % 2 == 0
-                    else (("proxy", proxy), ("direct", direct))
-                )
-                for name, base in order:
-                    t, f = one_call(client, base, stream)
+                k = (i + r) % len(names)
+                for name in names[k:] + names[:k]:
+                    t, f = one_call(client, bases[name], stream)
                     total[name].append(t)
                     first[name].append(f)
             client_cpu.append((time.process_time() - cpu) / (time.perf_counter() - wall))
-            proxy_cpu_ms.append((cpu_seconds(proxy_pid) - pcpu) * 1000 / n)
             direct_p50.append(statistics.median(total["direct"]))
-            per_round["added_p50_ms"].append(statistics.median(total["proxy"]) - statistics.median(total["direct"]))
-            per_round["added_p99_ms"].append(pct(total["proxy"], 99) - pct(total["direct"], 99))
-            per_round["added_ttft_p50_ms"].append(
-                statistics.median(first["proxy"]) - statistics.median(first["direct"])
-            )
-    result = {k: spread(v) for k, v in per_round.items() if stream or k != "added_ttft_p50_ms"}
-    result["direct_p50_ms"] = spread(direct_p50)
-    result["client_cpu_share_of_a_core"] = spread(client_cpu)
-    result["proxy_cpu_ms_per_request"] = spread(proxy_cpu_ms)
-    return result
+            for name, (_, pid) in proxies.items():
+                proxy_cpu_ms[name].append((cpu_seconds(pid) - pcpu[name]) * 1000 / n)
+                added = per_round[name]
+                added["added_p50_ms"].append(statistics.median(total[name]) - statistics.median(total["direct"]))
+                added["added_p99_ms"].append(pct(total[name], 99) - pct(total["direct"], 99))
+                added["added_ttft_p50_ms"].append(statistics.median(first[name]) - statistics.median(first["direct"]))
+    results: dict[str, Any] = {}
+    for name in proxies:
+        result = {k: spread(v) for k, v in per_round[name].items() if stream or k != "added_ttft_p50_ms"}
+        result["direct_p50_ms"] = spread(direct_p50)
+        result["client_cpu_share_of_a_core"] = spread(client_cpu)
+        result["proxy_cpu_ms_per_request"] = spread(proxy_cpu_ms[name])
+        results[name] = result
+    return results
 
 
 def _timed_load(base: str, total: int, concurrency: int, stream: bool) -> tuple[float, int, float]:
@@ -145,26 +152,36 @@ def _timed_load(base: str, total: int, concurrency: int, stream: bool) -> tuple[
     return rps, errors, (time.process_time() - cpu) / (time.perf_counter() - wall)
 
 
-def concurrent(direct: str, proxy: str, total: int, concurrency: int, rounds: int, stream: bool) -> dict[str, Any]:
-    """Direct, then through the proxy, per round; the client is ``bench.load_client`` (asyncio, keep-alive, a few
-    hundred microseconds of CPU a request), and its CPU share during each side is reported."""
-    ratios, direct_rps, proxy_rps, client_cpu, client_cpu_direct, errors = [], [], [], [], [], 0
+def concurrent(direct: str, proxies: dict[str, str], total: int, concurrency: int, rounds: int, stream: bool) -> dict:
+    """Per round: direct, then each proxy, back to back. The client is ``bench.load_client`` (asyncio, keep-alive, a
+    few hundred microseconds of CPU a request), and its CPU share during each side is reported."""
+    per: dict[str, dict[str, list[float]]] = {
+        name: {"ratio": [], "direct_rps": [], "proxy_rps": [], "client": [], "client_direct": []} for name in proxies
+    }
+    errors = dict.fromkeys(proxies, 0)
     for _ in range(rounds):
         d, e1, share_direct = _timed_load(direct, total, concurrency, stream)
-        p, e2, share = _timed_load(proxy, total, concurrency, stream)
-        client_cpu.append(share)
-        client_cpu_direct.append(share_direct)
-        errors += e1 + e2
-        ratios.append(p / d)
-        direct_rps.append(d)
-        proxy_rps.append(p)
+        for name, url in proxies.items():
+            p, e2, share = _timed_load(url, total, concurrency, stream)
+            errors[name] += e1 + e2
+            for key, value in (
+                ("ratio", p / d),
+                ("direct_rps", d),
+                ("proxy_rps", p),
+                ("client", share),
+                ("client_direct", share_direct),
+            ):
+                per[name][key].append(value)
     return {
-        "throughput_vs_direct": spread(ratios),
-        "direct_rps": spread(direct_rps),
-        "proxy_rps": spread(proxy_rps),
-        "client_cpu_share_of_a_core": spread(client_cpu),
-        "client_cpu_share_of_a_core_direct": spread(client_cpu_direct),
-        "errors": errors,
+        name: {
+            "throughput_vs_direct": spread(v["ratio"]),
+            "direct_rps": spread(v["direct_rps"]),
+            "proxy_rps": spread(v["proxy_rps"]),
+            "client_cpu_share_of_a_core": spread(v["client"]),
+            "client_cpu_share_of_a_core_direct": spread(v["client_direct"]),
+            "errors": errors[name],
+        }
+        for name, v in per.items()
     }
 
 
@@ -191,18 +208,16 @@ def main() -> None:
     jiffies, stolen = cpu_times()
     try:
         before = httpx.get(f"{direct}/_stats").json()
-        for name, proxy in proxies.items():
-            pid = proxy.process.popen.pid
-            results[name] = {
-                "sequential_non_streaming": sequential(direct, proxy.url, pid, args.n, args.rounds, False),
-                "sequential_streaming": sequential(direct, proxy.url, pid, args.n // 2, args.rounds, True),
-                "concurrent_non_streaming": concurrent(
-                    direct, proxy.url, args.total, args.concurrency, args.rounds, False
-                ),
-                "concurrent_streaming": concurrent(
-                    direct, proxy.url, args.total // 2, args.concurrency, args.rounds, True
-                ),
-            }
+        measured = {name: (proxy.url, proxy.process.popen.pid) for name, proxy in proxies.items()}
+        urls = {name: proxy.url for name, proxy in proxies.items()}
+        phases = {
+            "sequential_non_streaming": sequential(direct, measured, args.n, args.rounds, False),
+            "sequential_streaming": sequential(direct, measured, args.n // 2, args.rounds, True),
+            "concurrent_non_streaming": concurrent(direct, urls, args.total, args.concurrency, args.rounds, False),
+            "concurrent_streaming": concurrent(direct, urls, args.total // 2, args.concurrency, args.rounds, True),
+        }
+        for name in proxies:
+            results[name] = {phase: by_proxy[name] for phase, by_proxy in phases.items()}
         after = httpx.get(f"{direct}/_stats").json()
         jiffies_after, stolen_after = cpu_times()
         machine["steal_share"] = round((stolen_after - stolen) / max(1, jiffies_after - jiffies), 4)
