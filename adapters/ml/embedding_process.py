@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 RESTART_INTERVAL_S = 30.0
-START_TIMEOUT_S = 180.0
+REPLY_TIMEOUT_S = 120.0  # a child that has not answered by then is taken for hung: it is killed (then restarted)
 HEADER = 8
 
 
@@ -48,6 +49,12 @@ def _receive(stream: IO[bytes]) -> Any:
     if len(data) < size:
         raise EOFError("the other side closed the pipe mid-message")
     return pickle.loads(data)  # written by our own parent or child process, never by a client
+
+
+def _readable(stream: IO[bytes], timeout_s: float) -> bool:
+    poller = select.poll()
+    poller.register(stream.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(int(timeout_s * 1000)))
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -100,20 +107,30 @@ class ProcessEmbedder:
         self._process = process
 
     def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]:
-        with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                if time.monotonic() - self._last_start < RESTART_INTERVAL_S:
-                    raise EmbeddingProcessError("the embedding process is down; next restart attempt pending")
-                self._start()
-            process = self._process
-            assert process is not None and process.stdin is not None and process.stdout is not None
-            try:
-                _send(process.stdin, (list(texts), batch_size, tuple(layers)))
-                reply = _receive(process.stdout)
-            except (OSError, EOFError) as exc:
-                _stop(process)
-                self._process = None
-                raise EmbeddingProcessError(f"the embedding process died: {exc}") from exc
+        if not self._lock.acquire(timeout=REPLY_TIMEOUT_S):
+            raise EmbeddingProcessError("the embedding process is busy with a call that has not returned")
+        try:
+            return self._call(texts, batch_size, layers)
+        finally:
+            self._lock.release()
+
+    def _call(self, texts: Sequence[str], batch_size: int, layers: Sequence[int]) -> list[Any]:
+        """One request and its answer (the caller holds ``self._lock``)."""
+        if self._process is None or self._process.poll() is not None:
+            if time.monotonic() - self._last_start < RESTART_INTERVAL_S:
+                raise EmbeddingProcessError("the embedding process is down; next restart attempt pending")
+            self._start()
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        try:
+            _send(process.stdin, (list(texts), batch_size, tuple(layers)))
+            if not _readable(process.stdout, REPLY_TIMEOUT_S):
+                raise OSError(f"no answer in {REPLY_TIMEOUT_S:g}s: taken for hung and stopped")
+            reply = _receive(process.stdout)
+        except (OSError, EOFError) as exc:
+            _stop(process)
+            self._process = None
+            raise EmbeddingProcessError(f"the embedding process died: {exc}") from exc
         if isinstance(reply, dict):
             raise EmbeddingProcessError(reply.get("error", "unknown error"))
         return list(reply)

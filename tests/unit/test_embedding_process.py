@@ -74,3 +74,17 @@ def test_closing_ends_the_child() -> None:
     assert process is not None
     embedder.close()
     assert process.poll() is not None
+
+
+def test_a_hung_child_is_stopped_instead_of_hanging_the_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = ProcessEmbedder()
+    try:
+        process = embedder._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGSTOP)  # alive but never answers
+        monkeypatch.setattr(embedding_process, "REPLY_TIMEOUT_S", 0.5)
+        with pytest.raises(EmbeddingProcessError, match="no answer"):
+            embedder.embed_windows(["hello"])
+        assert process.poll() is not None  # killed, not left behind
+    finally:
+        embedder.close()
