@@ -8,8 +8,8 @@ what is left (and sheds to the rules when it falls behind, as before).
 The parent keeps the cheap parts (heads, rules, thresholds); the child only turns texts into window features. The
 protocol is length-prefixed pickles over the child's stdin/stdout, between this process and the child it started
 (nothing else can write to those pipes). The child exits when its stdin closes (the proxy stopped or died). A child
-that dies is started again at the next call, at most once per ``RESTART_INTERVAL_S``; meanwhile calls raise, and the
-analysis actor counts the failure and falls back to the rules, as for any analyzer failure.
+that dies is started again by the first call ``RESTART_INTERVAL_S`` after it was found gone; until then calls raise at
+once, and the analysis actor counts the failure and falls back to the rules.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class ProcessEmbedder:
         self._threads = threads
         self._lock = threading.Lock()  # one request at a time on the pipe
         self._process: subprocess.Popen[bytes] | None = None
-        self._last_start = 0.0
+        self._down_since: float | None = None  # when a call first found the child gone
         started = time.perf_counter()
         self._start()
         self.load_seconds = time.perf_counter() - started
@@ -86,7 +86,6 @@ class ProcessEmbedder:
         return self._process.pid if self._process is not None else None
 
     def _start(self) -> None:
-        self._last_start = time.monotonic()
         process = subprocess.Popen(
             [sys.executable, "-m", "adapters.ml.embedding_process", str(self._nice), str(self._threads)],
             stdin=subprocess.PIPE,
@@ -117,9 +116,16 @@ class ProcessEmbedder:
     def _call(self, texts: Sequence[str], batch_size: int, layers: Sequence[int]) -> list[Any]:
         """One request and its answer (the caller holds ``self._lock``)."""
         if self._process is None or self._process.poll() is not None:
-            if time.monotonic() - self._last_start < RESTART_INTERVAL_S:
+            # The first call to find the child gone fails at once (the rules take that batch) rather than wait for a
+            # start of several seconds; a start is tried once the child has been gone RESTART_INTERVAL_S.
+            now = time.monotonic()
+            if self._down_since is None:
+                self._down_since = now
+            if now - self._down_since < RESTART_INTERVAL_S:
                 raise EmbeddingProcessError("the embedding process is down; next restart attempt pending")
+            self._down_since = now  # a start that fails waits a whole interval again
             self._start()
+            self._down_since = None
         process = self._process
         assert process is not None and process.stdin is not None and process.stdout is not None
         try:
@@ -130,6 +136,7 @@ class ProcessEmbedder:
         except (OSError, EOFError) as exc:
             _stop(process)
             self._process = None
+            self._down_since = time.monotonic()
             raise EmbeddingProcessError(f"the embedding process died: {exc}") from exc
         if isinstance(reply, dict):
             raise EmbeddingProcessError(reply.get("error", "unknown error"))
