@@ -714,6 +714,8 @@ def ineffective_settings(config: ProxyConfig) -> list[str]:
     if not config.security_analysis.ml_enabled:
         if config.security_analysis.ner_enabled:
             out.append("security_analysis.ner_enabled has no effect while security_analysis.ml_enabled is false")
+        if config.security_analysis.ml_isolation != defaults.security_analysis.ml_isolation:
+            out.append("security_analysis.ml_isolation has no effect while security_analysis.ml_enabled is false")
         if config.output_safety.toxicity_enabled and config.output_safety.toxicity_model == "builtin":
             out.append(
                 "output_safety.toxicity_model builtin needs security_analysis.ml_enabled; the keyword lists are used"
