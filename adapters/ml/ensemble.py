@@ -46,6 +46,11 @@ DETECTOR = "minilm_injection_head"
 HARMFUL_DETECTOR = "minilm_harmful_request_head"
 
 
+def encoder_precision(head_path: Path) -> str:
+    """The encoder precision the heads were trained on (their features differ): ``int8`` or ``fp32``."""
+    return str(json.loads(head_path.read_text(encoding="utf-8")).get("encoder_precision", "fp32"))
+
+
 class PromptClassifier:
     """MLP heads (injection/jailbreak, harmful request) over MiniLM window features; a text scores the maximum over
     its windows. Reads the JSON written by ``just train-detectors`` (format 2: several heads, chosen layers; format 1:
@@ -57,6 +62,9 @@ class PromptClassifier:
         expected = embedder.dimension * len(self.layers)
         if int(spec["dimension"]) != expected:
             raise ValueError(f"head dimension {spec['dimension']} does not match the embedder ({expected})")
+        wanted = encoder_precision(head_path)
+        if embedder.precision != wanted:
+            raise ValueError(f"{head_path.name} was trained on the {wanted} encoder, not {embedder.precision}")
         self.embedder = embedder
         heads = spec.get("heads", {"injection": spec})
         self.heads = {name: _Head(head) for name, head in heads.items()}
@@ -162,7 +170,12 @@ class EnsembleSecurityAnalyzer:
         started = time.perf_counter()
         if not head_path.is_file():
             raise FileNotFoundError(f"classifier head {head_path} not found")
-        embedder: Embedder = ProcessEmbedder(threads=2) if isolation == "process" else MiniLMEmbedder(threads=2)
+        precision = encoder_precision(head_path)
+        embedder: Embedder = (
+            ProcessEmbedder(threads=2, precision=precision)
+            if isolation == "process"
+            else MiniLMEmbedder(threads=2, precision=precision)
+        )
         analyzer = cls(
             regex,
             PromptClassifier(embedder, head_path),
@@ -184,6 +197,7 @@ class EnsembleSecurityAnalyzer:
     def describe(self) -> dict[str, Any]:
         return {
             "prompt_injection_model": MODEL_NAME,
+            "encoder_precision": self.classifier.embedder.precision,
             "ml_isolation": "process" if isinstance(self.classifier.embedder, ProcessEmbedder) else "thread",
             "classifier_head": self.classifier.head_path.name,
             "ner_model": NER_MODEL if self.entity_finder else None,

@@ -88,3 +88,27 @@ def test_a_hung_child_is_stopped_instead_of_hanging_the_analysis(monkeypatch: py
         assert process.poll() is not None  # killed, not left behind
     finally:
         embedder.close()
+
+
+def test_heads_trained_on_the_int8_encoder_get_an_int8_child(tmp_path: Path) -> None:
+    """The head file names the encoder precision its heads were trained on; the ensemble starts that encoder."""
+    import json
+
+    from adapters.ml.ensemble import HEAD_PATH, EnsembleSecurityAnalyzer
+    from app.analysis import build_analyzer
+    from app.settings import ProxyConfig
+
+    spec = json.loads(HEAD_PATH.read_text())
+    head = tmp_path / "int8_head.json"
+    head.write_text(json.dumps({**spec, "encoder_precision": "int8"}))
+    analyzer, _ = EnsembleSecurityAnalyzer.load(build_analyzer(ProxyConfig()), "balanced", head, isolation="process")
+    embedder = analyzer.classifier.embedder
+    try:
+        assert analyzer.describe()["encoder_precision"] == "int8"
+        local = MiniLMEmbedder(threads=2, precision="int8")
+        theirs, ours = embedder.embed_windows(TEXTS[:1], layers=(4, 6)), local.embed_windows(TEXTS[:1], layers=(4, 6))
+        assert np.allclose(theirs[0], ours[0], atol=1e-5)  # the child really runs the int8 encoder
+        fp32 = MiniLMEmbedder(threads=2).embed_windows(TEXTS[:1], layers=(4, 6))
+        assert not np.allclose(theirs[0], fp32[0], atol=1e-5)
+    finally:
+        embedder.close()  # type: ignore[attr-defined]

@@ -59,3 +59,25 @@ def test_hidden_states_match_transformers_with_and_without_padding(model_dir: Pa
             # padded positions are not compared: nothing reads them (pooling is masked)
             difference = (expected[layer][real] - actual[layer][real]).abs().max().item()
             assert difference < 1e-4, (layer, difference)
+
+
+def test_the_int8_encoder_keeps_the_features_close_and_holds_no_fp32_copy(model_dir: Path) -> None:
+    """int8 (dynamic, per output channel) moves the pooled features the heads read only slightly; the heads are
+    trained on int8 features anyway (ml/train_detectors.py), this guards against a broken quantisation."""
+    fp32, int8 = MiniLMEncoder(model_dir), MiniLMEncoder(model_dir, "int8")
+    assert not any(k.startswith("encoder.") and "LayerNorm" not in k for k in int8._w)
+    tokenizer = WordPieceTokenizer(model_dir)
+    rows = [[tokenizer.cls_token_id, *tokenizer.ids(t)[:254], tokenizer.sep_token_id] for t in TEXTS]
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
+    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    weights = mask.unsqueeze(-1).float()
+    with torch.inference_mode():
+        exact, quantised = fp32.hidden_states(ids, mask), int8.hidden_states(ids, mask)
+    for layer in (4, 6):
+        a = (exact[layer] * weights).sum(1) / weights.sum(1)
+        b = (quantised[layer] * weights).sum(1) / weights.sum(1)
+        cosine = torch.nn.functional.cosine_similarity(a, b, dim=-1)
+        assert cosine.min().item() > 0.9, (layer, cosine)
+    with pytest.raises(ValueError, match="precision"):
+        MiniLMEncoder(model_dir, "fp16")

@@ -16,6 +16,7 @@ class FakeEmbedder:
     """Two-dimensional 'embeddings': one window per sentence, [1, 0] for sentences that mention 'attack'."""
 
     dimension = 2
+    precision = "fp32"
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
@@ -68,3 +69,14 @@ def test_format_1_head_and_mismatched_dimensions(tmp_path: Path) -> None:
     path.write_text(json.dumps({"dimension": 3, "weights": [1.0] * 3, "bias": 0.0, "thresholds": POINTS}))
     with pytest.raises(ValueError, match="does not match"):
         PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
+
+
+def test_heads_are_served_only_by_the_encoder_precision_they_were_trained_on(tmp_path: Path) -> None:
+    path = tmp_path / "int8.json"
+    spec = {"dimension": 2, "weights": [1.0, 1.0], "bias": 0.0, "thresholds": POINTS, "encoder_precision": "int8"}
+    path.write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match="trained on the int8 encoder"):
+        PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
+    int8 = FakeEmbedder()
+    int8.precision = "int8"
+    assert set(PromptClassifier(int8, path).scores(["x."])[0]) == {"injection"}  # type: ignore[arg-type]
