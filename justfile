@@ -34,7 +34,7 @@ fmt:
 # Benchmarks: `just bench overhead [--profile]`, `compare`, `storage`, `ingest`, `hardening`, `traffic`, `protection`, `usage`,
 # `anomalies`, `dashboard`, `hop` (the hop against a minimal upstream, rounds with spread), `eval_datasets [--analyzer ensemble --operating-point all]`,
 # `family_holdout` (leave-one-family-out through the whole analyzer),
-# `ml_cost` (model load, latency, proxy memory), `ml_probes` (NER and toxicity on the labelled probes)
+# `ml_cost` (model load, latency, proxy memory; NanoGuard second opinion too), `ml_probes` (NER and toxicity on the labelled probes)
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
 

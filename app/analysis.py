@@ -62,6 +62,7 @@ def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[Se
             toxicity_threshold=config.output_safety.toxicity_threshold,
             harmful_requests=config.security_analysis.harmful_requests_enabled,
             isolation=config.security_analysis.ml_isolation,
+            second_opinion=config.security_analysis.second_opinion,
         )
     except Exception as exc:  # noqa: BLE001 - any load failure means regex-only, reported in /health
         log.error("ML detectors failed to load, running regex-only: %s", exc)

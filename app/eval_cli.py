@@ -49,11 +49,14 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
 
 
 def make_analyzer(
-    analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False
+    analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False, second_opinion: str = "none"
 ) -> SecurityAnalyzer:
     config = ProxyConfig(
         security_analysis=SecurityAnalysisSettings(
-            ml_enabled=analyzer_name == "ensemble", operating_point=operating_point, over_defence=over_defence
+            ml_enabled=analyzer_name == "ensemble",
+            operating_point=operating_point,
+            over_defence=over_defence,
+            second_opinion=second_opinion,
         )
     )
     analyzer: SecurityAnalyzer = build_analyzer(config)
@@ -66,9 +69,13 @@ def make_analyzer(
 
 
 def evaluate(
-    rows: list[dict[str, Any]], analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False
+    rows: list[dict[str, Any]],
+    analyzer_name: str,
+    operating_point: str = "balanced",
+    over_defence: bool = False,
+    second_opinion: str = "none",
 ) -> dict[str, Any]:
-    result = evaluate_with(rows, make_analyzer(analyzer_name, operating_point, over_defence))
+    result = evaluate_with(rows, make_analyzer(analyzer_name, operating_point, over_defence, second_opinion))
     return {**result, "analyzer": analyzer_name}
 
 
@@ -126,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--over-defence", action="store_true", help="ensemble: the model alone must clear the high-precision threshold"
     )
+    parser.add_argument(
+        "--second-opinion",
+        choices=("none", "nanoguard"),
+        default="none",
+        help="ensemble: ask NanoGuard about borderline injection scores (security_analysis.second_opinion)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
@@ -136,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2
     try:
-        result = evaluate(rows, args.analyzer, args.operating_point, args.over_defence)
+        result = evaluate(rows, args.analyzer, args.operating_point, args.over_defence, args.second_opinion)
     except RuntimeError as exc:
         print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2

@@ -132,6 +132,10 @@ class SecurityAnalysisSettings:
     # "process": the MiniLM encoder runs in a child process at a lower CPU priority (no GIL shared with the
     # forwarding); "thread": in the proxy's own analysis worker thread (one process, about 80 MB less memory)
     ml_isolation: str = "process"
+    # "nanoguard": a borderline injection score (between the head's high_recall threshold and the operating point's)
+    # is put to NanoGuard (a packaged 16.8M-parameter injection model, 70-200 ms a prompt); it flags the prompt when it
+    # scores >= 0.95. "none" (default): the head decides alone.
+    second_opinion: str = "none"
 
 
 @attrs.frozen(kw_only=True)
@@ -554,6 +558,11 @@ def validate(config: ProxyConfig) -> list[str]:
         errors.append(
             f"security_analysis.ml_isolation must be process or thread, got {config.security_analysis.ml_isolation!r}"
         )
+    if config.security_analysis.second_opinion not in ("none", "nanoguard"):
+        errors.append(
+            "security_analysis.second_opinion must be none or nanoguard, "
+            f"got {config.security_analysis.second_opinion!r}"
+        )
     if config.security_analysis.operating_point not in ("high_recall", "balanced", "high_precision"):
         errors.append(
             "security_analysis.operating_point must be high_recall, balanced or high_precision, "
@@ -716,10 +725,19 @@ def ineffective_settings(config: ProxyConfig) -> list[str]:
             out.append("security_analysis.ner_enabled has no effect while security_analysis.ml_enabled is false")
         if config.security_analysis.ml_isolation != defaults.security_analysis.ml_isolation:
             out.append("security_analysis.ml_isolation has no effect while security_analysis.ml_enabled is false")
+        if config.security_analysis.second_opinion != "none":
+            out.append("security_analysis.second_opinion has no effect while security_analysis.ml_enabled is false")
         if config.output_safety.toxicity_enabled and config.output_safety.toxicity_model == "builtin":
             out.append(
                 "output_safety.toxicity_model builtin needs security_analysis.ml_enabled; the keyword lists are used"
             )
+    elif (
+        config.security_analysis.second_opinion != "none" and config.security_analysis.operating_point == "high_recall"
+    ):
+        out.append(
+            "security_analysis.second_opinion has no effect at operating_point high_recall "
+            "(no score lies between the high_recall threshold and itself)"
+        )
     return out
 
 

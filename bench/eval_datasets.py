@@ -51,10 +51,10 @@ def pooled(results: dict[str, dict[str, Any]], files: set[str]) -> dict[str, Any
     }
 
 
-def run(directory: Path, analyzer_name: str, operating_point: str) -> dict[str, Any]:
-    analyzer = make_analyzer(analyzer_name, operating_point)
+def run(directory: Path, analyzer_name: str, operating_point: str, second_opinion: str = "none") -> dict[str, Any]:
+    analyzer = make_analyzer(analyzer_name, operating_point, second_opinion=second_opinion)
     results = {}
-    print(f"\n{analyzer_name}, operating point {operating_point}")
+    print(f"\n{analyzer_name}, operating point {operating_point}, second opinion {second_opinion}")
     print(f"{'file':24} {'n':>5} {'prec':>6} {'recall':>6} {'fpr':>6} {'flagged':>7} {'p50 ms':>7}")
     for path in [*sorted(directory.glob("*.jsonl")), *sorted(OWN_EVAL.glob("*.jsonl"))]:
         r = evaluate_with(load_dataset(path), analyzer)
@@ -89,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--operating-point", default="balanced", choices=("high_recall", "balanced", "high_precision", "all")
     )
+    parser.add_argument("--second-opinion", default="none", choices=("none", "nanoguard"))
     parser.add_argument("--out", default="bench/results/eval.json")
     args = parser.parse_args(argv)
     points = ["high_recall", "balanced", "high_precision"] if args.operating_point == "all" else [args.operating_point]
-    report = {point: run(Path(args.dir), args.analyzer, point) for point in points}
+    report = {point: run(Path(args.dir), args.analyzer, point, args.second_opinion) for point in points}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

@@ -28,12 +28,14 @@ FAMILIES = Path(__file__).resolve().parent.parent / "ml" / "data" / "family_prom
 TARGET_RECALL = 0.6
 
 
-def analyzer_with(head: Path, operating_point: str):  # type: ignore[no-untyped-def]
+def analyzer_with(head: Path, operating_point: str, second_opinion: str = "none"):  # type: ignore[no-untyped-def]
     from app.analysis import build_analyzer, load_ensemble
     from app.settings import ProxyConfig, SecurityAnalysisSettings
 
     config = ProxyConfig(
-        security_analysis=SecurityAnalysisSettings(ml_enabled=True, ml_model=str(head), operating_point=operating_point)
+        security_analysis=SecurityAnalysisSettings(
+            ml_enabled=True, ml_model=str(head), operating_point=operating_point, second_opinion=second_opinion
+        )
     )
     analyzer, status = load_ensemble(config, build_analyzer(config))
     if analyzer is None:
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="just bench family_holdout")
     parser.add_argument("--family", action="append", help="only these families (default: all)")
     parser.add_argument("--operating-point", default="balanced")
+    parser.add_argument("--second-opinion", default="none", choices=("none", "nanoguard"))
     parser.add_argument("--out", default="bench/results/family_holdout.json")
     args = parser.parse_args(argv)
     rows = read_jsonl(FAMILIES)
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             head = Path(tmp) / f"{family}.json"
             train(["--out", str(head), "--exclude-source", f"family_{family}"])
             result = evaluate_with(
-                [r for r in rows if r["family"] == family], analyzer_with(head, args.operating_point)
+                [r for r in rows if r["family"] == family],
+                analyzer_with(head, args.operating_point, args.second_opinion),
             )
             report[family] = {
                 "recall": result["recall"],
@@ -68,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"families below recall {TARGET_RECALL}: {below or 'none'}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"operating_point": args.operating_point, "families": report}, indent=2))
+    out.write_text(
+        json.dumps(
+            {"operating_point": args.operating_point, "second_opinion": args.second_opinion, "families": report},
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -119,13 +119,32 @@ def proxy_run(tmp: Path, upstream: str, extra: dict[str, Any], requests: int) ->
         proxy.process.stop()
 
 
+def second_opinion_cost(n: int) -> dict[str, Any]:
+    """NanoGuard (security_analysis.second_opinion): load time and the cost of one borderline prompt."""
+    from adapters.ml.embedder import NanoGuardScorer
+
+    started = time.perf_counter()
+    scorer = NanoGuardScorer()
+    load = time.perf_counter() - started
+    scorer.scores(["warm-up"])
+    timings = []
+    for i in range(n):
+        started = time.perf_counter()
+        scorer.scores([SHORT.format(i=i)])
+        timings.append((time.perf_counter() - started) * 1000)
+    return {"load_s": round(load, 2), "one_prompt": {"p50_ms": pct(timings, 0.5), "p99_ms": pct(timings, 0.99)}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="just bench ml_cost")
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--out", default="bench/results/ml_cost.json")
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"in_process": [in_process(args.n, False, False), in_process(args.n, True, True)]}
+    results: dict[str, Any] = {
+        "in_process": [in_process(args.n, False, False), in_process(args.n, True, True)],
+        "second_opinion": second_opinion_cost(max(20, args.n // 5)),
+    }
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-mlcost-"))
     mock = start_mock(tmp)
     try:
@@ -141,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 args.requests,
             ),
+            proxy_run(tmp, mock.url, {"security_analysis": {"second_opinion": "nanoguard"}}, args.requests),
         ]
     finally:
         mock.process.stop()

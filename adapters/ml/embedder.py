@@ -28,6 +28,8 @@ class Embedder(Protocol):
 
     def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]: ...
 
+    def second_opinion_scores(self, texts: Sequence[str]) -> list[float]: ...
+
 
 class MiniLMEmbedder:
     def __init__(
@@ -38,6 +40,7 @@ class MiniLMEmbedder:
         max_windows: int = 8,
         threads: int | None = None,
         precision: str = "fp32",
+        second_opinion: str = "none",
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -57,7 +60,15 @@ class MiniLMEmbedder:
         self.max_windows = max_windows
         self.dimension = self.encoder.hidden_size
         self._lock = threading.Lock()
+        self.second_opinion = NanoGuardScorer() if second_opinion == "nanoguard" else None
         self.load_seconds = time.perf_counter() - started
+
+    def second_opinion_scores(self, texts: Sequence[str]) -> list[float]:
+        """NanoGuard's injection probability per text (only when built with ``second_opinion="nanoguard"``)."""
+        if self.second_opinion is None:
+            raise RuntimeError("this embedder was built without a second opinion")
+        with self._lock:
+            return self.second_opinion.scores(texts)
 
     def _windows(self, text: str) -> list[list[int]]:
         ids = self.tokenizer.ids(text)
@@ -104,3 +115,25 @@ class MiniLMEmbedder:
         import numpy as np
 
         return [np.stack(rows) for rows in out]
+
+
+class NanoGuardScorer:
+    """NanoGuard (``metatronnanoguard``, MIT: a 4-layer, 16.8M-parameter bidirectional transformer trained for prompt
+    injection; weights and BPE tokenizer inside the wheel, nothing downloaded). Its published training data is 11
+    public datasets, so it is only ever asked about prompts the MiniLM head finds borderline (see
+    ``security_analysis.second_opinion`` in architecture.md). Texts are scored as the package does: padded to its
+    512-token window (its attention does not mask padding, so a shorter pad would change its answers)."""
+
+    BATCH = 16
+
+    def __init__(self) -> None:
+        from nanoguard import NanoGuard
+
+        self._model = NanoGuard(device="cpu")
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        out: list[float] = []
+        for start in range(0, len(texts), self.BATCH):
+            chunk = [t.encode("utf-8", "replace").decode("utf-8") or " " for t in texts[start : start + self.BATCH]]
+            out += [float(r.injection_score) for r in self._model.scan_batch(chunk)]
+        return out

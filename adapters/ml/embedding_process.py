@@ -71,8 +71,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class ProcessEmbedder:
     """``MiniLMEmbedder``'s interface (``dimension``, ``embed_windows``, ``load_seconds``), computed in a child."""
 
-    def __init__(self, *, nice: int = 10, threads: int = 2, precision: str = "fp32") -> None:
+    def __init__(
+        self, *, nice: int = 10, threads: int = 2, precision: str = "fp32", second_opinion: str = "none"
+    ) -> None:
         self.precision = precision
+        self.second_opinion = second_opinion
         self._nice = nice
         self._threads = threads
         self._lock = threading.Lock()  # one request at a time on the pipe
@@ -95,6 +98,7 @@ class ProcessEmbedder:
                 str(self._nice),
                 str(self._threads),
                 self.precision,
+                self.second_opinion,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -114,14 +118,23 @@ class ProcessEmbedder:
         self._process = process
 
     def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]:
+        return self._locked((list(texts), batch_size, tuple(layers)))
+
+    def second_opinion_scores(self, texts: Sequence[str]) -> list[float]:
+        """NanoGuard's injection probability per text, computed in the child (started with a second opinion)."""
+        if self.second_opinion == "none":
+            raise EmbeddingProcessError("the embedding process was started without a second opinion")
+        return [float(s) for s in self._locked(("second_opinion", list(texts)))]
+
+    def _locked(self, message: tuple[Any, ...]) -> list[Any]:
         if not self._lock.acquire(timeout=REPLY_TIMEOUT_S):
             raise EmbeddingProcessError("the embedding process is busy with a call that has not returned")
         try:
-            return self._call(texts, batch_size, layers)
+            return self._call(message)
         finally:
             self._lock.release()
 
-    def _call(self, texts: Sequence[str], batch_size: int, layers: Sequence[int]) -> list[Any]:
+    def _call(self, message: tuple[Any, ...]) -> list[Any]:
         """One request and its answer (the caller holds ``self._lock``)."""
         if self._process is None or self._process.poll() is not None:
             # The first call to find the child gone fails at once (the rules take that batch) rather than wait for a
@@ -137,7 +150,7 @@ class ProcessEmbedder:
         process = self._process
         assert process is not None and process.stdin is not None and process.stdout is not None
         try:
-            _send(process.stdin, (list(texts), batch_size, tuple(layers)))
+            _send(process.stdin, message)
             if not _readable(process.stdout, REPLY_TIMEOUT_S):
                 raise OSError(f"no answer in {REPLY_TIMEOUT_S:g}s: taken for hung and stopped")
             reply = _receive(process.stdout)
@@ -159,7 +172,8 @@ class ProcessEmbedder:
 
 def main(argv: list[str]) -> int:
     """The child: load the model, say so, then answer requests until stdin closes."""
-    nice, threads, precision = int(argv[0]), int(argv[1]), argv[2] if len(argv) > 2 else "fp32"
+    nice, threads = int(argv[0]), int(argv[1])
+    precision, second_opinion = (argv[2], argv[3]) if len(argv) > 3 else ("fp32", "none")
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must never corrupt the protocol
     try:
@@ -169,7 +183,7 @@ def main(argv: list[str]) -> int:
     try:
         from adapters.ml.embedder import MiniLMEmbedder
 
-        embedder = MiniLMEmbedder(threads=threads, precision=precision)
+        embedder = MiniLMEmbedder(threads=threads, precision=precision, second_opinion=second_opinion)
         embedder.embed_windows(["warm-up"], layers=(4, 6))  # first inference allocates
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which runs the rules only
         _send(replies, {"error": f"{type(exc).__name__}: {exc}"})
@@ -177,11 +191,15 @@ def main(argv: list[str]) -> int:
     _send(replies, {"dimension": embedder.dimension, "load_seconds": embedder.load_seconds})
     while True:
         try:
-            texts, batch_size, layers = _receive(requests)
+            message = _receive(requests)
         except EOFError:
             return 0
         try:
-            result: Any = embedder.embed_windows(texts, batch_size=batch_size, layers=layers)
+            result: Any = (
+                embedder.second_opinion_scores(message[1])
+                if message[0] == "second_opinion"
+                else embedder.embed_windows(message[0], batch_size=message[1], layers=message[2])
+            )
         except Exception as exc:  # noqa: BLE001 - one bad batch must not end the process
             result = {"error": f"{type(exc).__name__}: {exc}"}
         _send(replies, result)

@@ -36,6 +36,7 @@ from domain.security.ensemble import (
     merge_entities,
     ml_finding,
     ml_toxicity,
+    second_opinion_finding,
 )
 from domain.security.normalise import normalise
 from domain.security.pii import PiiMatch
@@ -43,6 +44,11 @@ from domain.traces import AgentAction
 
 HEAD_PATH = Path(__file__).with_name("weights") / "injection_head.json"
 DETECTOR = "minilm_injection_head"
+SECOND_OPINION_DETECTOR = "nanoguard"
+# NanoGuard's own bar for a borderline prompt: the lowest of 0.5/0.7/0.8/0.9/0.95/0.98/0.99 at which the prompts it
+# confirms add at most 0.5 points of false positives to the pooled benign scores of leave-one-source-out training
+# (nothing from a reporting file); see architecture.md.
+SECOND_OPINION_THRESHOLD = 0.95
 HARMFUL_DETECTOR = "minilm_harmful_request_head"
 
 
@@ -129,6 +135,7 @@ class EnsembleSecurityAnalyzer:
         toxicity_scorer: ProfanityToxicityScorer | None = None,
         toxicity_threshold: float = 0.7,
         harmful_requests: bool = True,
+        second_opinion: bool = False,
     ) -> None:
         self.regex = regex
         self.entity_finder = entity_finder
@@ -137,6 +144,8 @@ class EnsembleSecurityAnalyzer:
         self.classifier = classifier
         self.operating_point = operating_point
         self.threshold = classifier.thresholds["injection"][operating_point]
+        # a score in [second_opinion_floor, the threshold in force) is borderline: the second model is asked
+        self.second_opinion_floor = classifier.thresholds["injection"]["high_recall"] if second_opinion else None
         self.harmful_threshold = (
             classifier.thresholds["harmful"][operating_point]
             if harmful_requests and "harmful" in classifier.thresholds
@@ -164,6 +173,7 @@ class EnsembleSecurityAnalyzer:
         toxicity_threshold: float = 0.7,
         harmful_requests: bool = True,
         isolation: str = "process",
+        second_opinion: str = "none",
     ) -> tuple[EnsembleSecurityAnalyzer, float]:
         """Load every enabled model (seconds; call from a worker thread). Any failure raises: the caller runs
         regex-only and reports the reason."""
@@ -172,9 +182,9 @@ class EnsembleSecurityAnalyzer:
             raise FileNotFoundError(f"classifier head {head_path} not found")
         precision = encoder_precision(head_path)
         embedder: Embedder = (
-            ProcessEmbedder(threads=2, precision=precision)
+            ProcessEmbedder(threads=2, precision=precision, second_opinion=second_opinion)
             if isolation == "process"
-            else MiniLMEmbedder(threads=2, precision=precision)
+            else MiniLMEmbedder(threads=2, precision=precision, second_opinion=second_opinion)
         )
         analyzer = cls(
             regex,
@@ -185,9 +195,12 @@ class EnsembleSecurityAnalyzer:
             toxicity_scorer=ProfanityToxicityScorer() if toxicity_model else None,
             toxicity_threshold=toxicity_threshold,
             harmful_requests=harmful_requests,
+            second_opinion=second_opinion != "none",
         )
         # first inference allocates; do it at load time
         analyzer.classifier.scores(["warm-up"])
+        if analyzer.second_opinion_floor is not None:
+            analyzer.classifier.embedder.second_opinion_scores(["warm-up"])
         if analyzer.entity_finder:
             analyzer.entity_finder.entities("Warm-up for Ada Lovelace in London.")
         if analyzer.toxicity_scorer:
@@ -206,6 +219,7 @@ class EnsembleSecurityAnalyzer:
                 "regex",
                 DETECTOR,
                 *([HARMFUL_DETECTOR] if self.harmful_threshold is not None else []),
+                *([SECOND_OPINION_DETECTOR] if self.second_opinion_floor is not None else []),
                 *([NER_DETECTOR] if self.entity_finder else []),
                 *([TOXICITY_DETECTOR] if self.toxicity_scorer else []),
             ],
@@ -214,6 +228,15 @@ class EnsembleSecurityAnalyzer:
             "ml_threshold": self.threshold,
             "harmful_request_threshold": self.harmful_threshold,
             "over_defence": self.over_defence,
+            "second_opinion": (
+                {
+                    "model": SECOND_OPINION_DETECTOR,
+                    "asked_from_score": self.second_opinion_floor,
+                    "threshold": SECOND_OPINION_THRESHOLD,
+                }
+                if self.second_opinion_floor is not None
+                else None
+            ),
         }
 
     def warm(self, texts: Sequence[str]) -> None:
@@ -228,9 +251,19 @@ class EnsembleSecurityAnalyzer:
             return regex
         scores = self.classifier.scores([normalise(text)])[0]
         rules_agree = any(f.finding_type in VOTED_TYPES for f in regex)
-        finding = ml_finding(scores["injection"], self.threshold if rules_agree else self.solo_threshold, DETECTOR, now)
+        bar = self.threshold if rules_agree else self.solo_threshold
+        finding = ml_finding(scores["injection"], bar, DETECTOR, now)
         if finding is None and not rules_agree:
             finding = self._decoded_injection(normalise(text), now)
+        if (
+            finding is None
+            and self.second_opinion_floor is not None
+            and scores["injection"] >= self.second_opinion_floor
+        ):
+            second = self.classifier.embedder.second_opinion_scores([normalise(text)])[0]
+            finding = second_opinion_finding(
+                scores["injection"], second, SECOND_OPINION_THRESHOLD, f"{DETECTOR}+{SECOND_OPINION_DETECTOR}", now
+            )
         findings = combine(regex, [finding] if finding else [])
         if self.harmful_threshold is not None:
             harmful = harmful_request_finding(scores["harmful"], self.harmful_threshold, HARMFUL_DETECTOR, now)

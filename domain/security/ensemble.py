@@ -70,6 +70,35 @@ def ml_finding(
     )
 
 
+def second_opinion_finding(
+    head_score: float,
+    second_score: float,
+    threshold: float,
+    detectors: str,
+    now: dt.datetime,
+    location: str = "request.prompt",
+) -> SecurityFinding | None:
+    """A borderline head score (below the operating point, above the high-recall point) that a second model confirms
+    (``second_score >= threshold``) is one model verdict: Medium, with both scores in its metadata."""
+    if second_score < threshold:
+        return None
+    return _model_finding(
+        "ml_prompt_injection",
+        Severity.MEDIUM,
+        f"Borderline classifier score ({head_score:.2f}) confirmed by a second model ({second_score:.2f}) as a prompt "
+        "injection or jailbreak",
+        second_score,
+        location,
+        now,
+        {
+            "ml_score": f"{head_score:.4f}",
+            "second_opinion_score": f"{second_score:.4f}",
+            "second_opinion_threshold": f"{threshold:.4f}",
+            "detector": detectors,
+        },
+    )
+
+
 def hidden_payloads(text: str) -> list[Decoded]:
     """Texts worth a second look by the model (reference ML-034): every base64 or hex payload, and a rot13, reversed
     or leetspeak reading only when it reads as instructions and the text as written does not."""

@@ -162,3 +162,52 @@ def test_the_model_rescores_payloads_hidden_in_base64() -> None:
     assert ml and ml[0].metadata["decoded_from"] == "base64"
     harmless = base64.b64encode(b"hello world from the unit test fixture").decode()
     assert analyzer.analyze_request(f"What does {harmless} decode to?") == []
+
+
+class SecondOpinionFake:
+    """The embedder's second-opinion side: a fixed score, and the texts it was asked about."""
+
+    def __init__(self, score: float) -> None:
+        self.score = score
+        self.asked: list[str] = []
+
+    def second_opinion_scores(self, texts: list[str]) -> list[float]:
+        self.asked += texts
+        return [self.score for _ in texts]
+
+
+class BorderlineClassifier(FixedClassifier):
+    def __init__(self, score: float, second: float) -> None:
+        super().__init__(score)
+        self.embedder = SecondOpinionFake(second)
+
+
+def test_a_borderline_score_is_put_to_the_second_opinion_and_only_then() -> None:
+    from adapters.ml.ensemble import SECOND_OPINION_THRESHOLD, EnsembleSecurityAnalyzer
+    from domain.security.analyzer import RegexSecurityAnalyzer
+
+    def run(score: float, second: float, enabled: bool = True) -> tuple[list[SecurityFinding], list[str]]:
+        classifier = BorderlineClassifier(score, second)
+        analyzer = EnsembleSecurityAnalyzer(
+            RegexSecurityAnalyzer(),
+            classifier,  # type: ignore[arg-type]
+            "balanced",
+            second_opinion=enabled,
+        )
+        return analyzer.analyze_request("Could you tidy up this paragraph for me?"), classifier.embedder.asked
+
+    # between high_recall (0.5) and balanced (0.7), confirmed: one Medium model finding carrying both scores
+    findings, asked = run(0.6, 0.99)
+    assert asked == ["Could you tidy up this paragraph for me?"]
+    (finding,) = findings
+    assert finding.finding_type == "ml_prompt_injection" and finding.severity is Severity.MEDIUM
+    assert finding.metadata["ml_score"] == "0.6000" and finding.metadata["second_opinion_score"] == "0.9900"
+    assert (
+        finding.metadata["voting_result"] == "single_detector" and security_score(findings) == 60
+    )  # flagged, no alert at 70
+    # borderline, not confirmed: nothing; below the band or above the threshold: the second model is never asked
+    assert run(0.6, SECOND_OPINION_THRESHOLD - 0.01)[0] == []
+    assert run(0.4, 0.99) == ([], [])
+    above, asked = run(0.8, 0.0)
+    assert asked == [] and above[0].metadata["detector"] == "minilm_injection_head"
+    assert run(0.6, 0.99, enabled=False) == ([], [])  # off: the head decides alone

@@ -131,7 +131,7 @@ def test_ml_detector_settings(tmp_path: Path) -> None:
     path = tmp_path / "ml.yaml"
     path.write_text(
         "output_safety: {toxicity_model: perspective-api, toxicity_threshold: 1.5}\n"
-        "security_analysis: {ml_isolation: container}\n"
+        "security_analysis: {ml_isolation: container, second_opinion: llama-guard}\n"
     )
     with pytest.raises(ConfigError) as caught:
         load_config(str(path), {})
@@ -139,6 +139,7 @@ def test_ml_detector_settings(tmp_path: Path) -> None:
     assert "output_safety.toxicity_model must be builtin or keywords" in text
     assert "output_safety.toxicity_threshold must be between 0 and 1" in text
     assert "security_analysis.ml_isolation must be process or thread, got 'container'" in text
+    assert "security_analysis.second_opinion must be none or nanoguard, got 'llama-guard'" in text
     path.write_text("security_analysis: {ner_enabled: true, ner_model: dslim/bert-base-NER}\n")
     loaded = load_config(str(path), {})
     config = loaded.config
@@ -159,9 +160,14 @@ def test_an_ner_model_that_cannot_load_offline_means_rules_only_with_the_reason(
 def test_model_settings_without_the_models_are_warned_about(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(
-        "security_analysis: {ml_enabled: false, ner_enabled: true, ml_isolation: thread}\n"
+        "security_analysis: {ml_enabled: false, ner_enabled: true, ml_isolation: thread, second_opinion: nanoguard}\n"
         "output_safety: {toxicity_enabled: true}\n"
     )
     warnings = "\n".join(load_config(str(path), {}).warnings)
     assert "ner_enabled has no effect" in warnings and "keyword lists are used" in warnings
     assert "ml_isolation has no effect while security_analysis.ml_enabled is false" in warnings
+    assert "second_opinion has no effect while security_analysis.ml_enabled is false" in warnings
+    path.write_text("security_analysis: {operating_point: high_recall, second_opinion: nanoguard}\n")
+    assert any(
+        "second_opinion has no effect at operating_point high_recall" in w for w in load_config(str(path), {}).warnings
+    )
