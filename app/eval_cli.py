@@ -49,7 +49,10 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
 
 
 def make_analyzer(
-    analyzer_name: str, operating_point: str = "balanced", over_defence: bool = False, second_opinion: str = "none"
+    analyzer_name: str,
+    operating_point: str = "balanced",
+    over_defence: bool = False,
+    second_opinion: str = "nanoguard",
 ) -> SecurityAnalyzer:
     config = ProxyConfig(
         security_analysis=SecurityAnalysisSettings(
@@ -73,7 +76,7 @@ def evaluate(
     analyzer_name: str,
     operating_point: str = "balanced",
     over_defence: bool = False,
-    second_opinion: str = "none",
+    second_opinion: str = "nanoguard",
 ) -> dict[str, Any]:
     result = evaluate_with(rows, make_analyzer(analyzer_name, operating_point, over_defence, second_opinion))
     return {**result, "analyzer": analyzer_name}
@@ -136,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--second-opinion",
         choices=("none", "nanoguard"),
-        default="none",
-        help="ensemble: ask NanoGuard about borderline injection scores (security_analysis.second_opinion)",
+        default="nanoguard",
+        help="ensemble: NanoGuard's second opinion on borderline injection scores (security_analysis.second_opinion)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)

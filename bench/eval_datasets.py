@@ -51,7 +51,7 @@ def pooled(results: dict[str, dict[str, Any]], files: set[str]) -> dict[str, Any
     }
 
 
-def run(directory: Path, analyzer_name: str, operating_point: str, second_opinion: str = "none") -> dict[str, Any]:
+def run(directory: Path, analyzer_name: str, operating_point: str, second_opinion: str = "nanoguard") -> dict[str, Any]:
     analyzer = make_analyzer(analyzer_name, operating_point, second_opinion=second_opinion)
     results = {}
     print(f"\n{analyzer_name}, operating point {operating_point}, second opinion {second_opinion}")
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--operating-point", default="balanced", choices=("high_recall", "balanced", "high_precision", "all")
     )
-    parser.add_argument("--second-opinion", default="none", choices=("none", "nanoguard"))
+    parser.add_argument("--second-opinion", default="nanoguard", choices=("none", "nanoguard"))
     parser.add_argument("--out", default="bench/results/eval.json")
     args = parser.parse_args(argv)
     points = ["high_recall", "balanced", "high_precision"] if args.operating_point == "all" else [args.operating_point]

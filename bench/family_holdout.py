@@ -28,7 +28,7 @@ FAMILIES = Path(__file__).resolve().parent.parent / "ml" / "data" / "family_prom
 TARGET_RECALL = 0.6
 
 
-def analyzer_with(head: Path, operating_point: str, second_opinion: str = "none"):  # type: ignore[no-untyped-def]
+def analyzer_with(head: Path, operating_point: str, second_opinion: str = "nanoguard"):  # type: ignore[no-untyped-def]
     from app.analysis import build_analyzer, load_ensemble
     from app.settings import ProxyConfig, SecurityAnalysisSettings
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="just bench family_holdout")
     parser.add_argument("--family", action="append", help="only these families (default: all)")
     parser.add_argument("--operating-point", default="balanced")
-    parser.add_argument("--second-opinion", default="none", choices=("none", "nanoguard"))
+    parser.add_argument("--second-opinion", default="nanoguard", choices=("none", "nanoguard"))
     parser.add_argument("--out", default="bench/results/family_holdout.json")
     args = parser.parse_args(argv)
     rows = read_jsonl(FAMILIES)

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 args.requests,
             ),
-            proxy_run(tmp, mock.url, {"security_analysis": {"second_opinion": "nanoguard"}}, args.requests),
+            proxy_run(tmp, mock.url, {"security_analysis": {"second_opinion": "none"}}, args.requests),
         ]
     finally:
         mock.process.stop()

@@ -42,6 +42,9 @@ EPOCHS = 10
 DROPOUT = 0.2
 OWN_BENIGN_WEIGHT = 4.0
 OPERATING_FPR = {"high_recall": 0.05, "balanced": 0.02, "high_precision": 0.005}
+# NanoGuard's bars tried for the second opinion (security_analysis.second_opinion); see second_opinion_thresholds
+SECOND_OPINION_BARS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+SECOND_OPINION_CACHE = ROOT / "ml" / ".cache" / "nanoguard.npz"
 # sources that are one origin in different files are held out together
 GROUPS = {
     "injection_samples": "curated",
@@ -95,6 +98,74 @@ class EmbeddingCache:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(self.path, **self.store)
+
+
+class SecondOpinionCache:
+    """NanoGuard's injection probability by text hash, so retraining only scores what is new."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.store: dict[str, float] = {}
+        if path.exists():
+            with np.load(path) as data:
+                self.store = dict(zip(data["keys"].tolist(), data["scores"].tolist(), strict=True))
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in self.store]
+        if todo:
+            print(f"second opinion: scoring {len(todo)} new texts with NanoGuard")
+            from adapters.ml.embedder import NanoGuardScorer
+
+            scorer = NanoGuardScorer()
+            for start in range(0, len(todo), 256):
+                chunk = todo[start : start + 256]
+                for (key, _), value in zip(chunk, scorer.scores([t for _, t in chunk]), strict=True):
+                    self.store[key] = value
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(self.path, keys=np.array(list(self.store)), scores=np.array(list(self.store.values())))
+        return np.array([self.store[k] for k in keys])
+
+
+def second_opinion_thresholds(
+    unseen: np.ndarray, labels: np.ndarray, texts: list[str], floor: float, cache: SecondOpinionCache
+) -> dict[str, Any]:
+    """The fused rule served with ``security_analysis.second_opinion: nanoguard``: flag when the head scores at least
+    T1, or at least ``floor`` (the high_recall threshold) and NanoGuard at least ``bar``. For each bar and operating
+    point, T1 is the lowest head threshold at which the fused rule flags no more of the pooled leave-one-source-out
+    benign scores than the operating point allows (the same budget as the head alone); the bar kept is the one with
+    the highest leave-one-source-out recall at the balanced point. Nothing from a reporting file is used."""
+    asked = np.flatnonzero(unseen >= floor)
+    second = np.zeros(len(unseen))
+    second[asked] = cache.scores([texts[i] for i in asked])
+    benign = ~labels
+    candidates = np.append(np.sort(np.unique(unseen[benign & (unseen >= floor)])) + 1e-7, 1.0)
+    tried: dict[str, dict[str, Any]] = {}
+    for point, fpr in OPERATING_FPR.items():
+        if point == "high_recall":
+            continue  # its threshold is the floor: nothing lies between
+        tried[point] = {}
+        for bar in SECOND_OPINION_BARS:
+            confirmed = (unseen >= floor) & (second >= bar)
+            for t1 in candidates:
+                flagged = (unseen >= t1) | confirmed
+                if flagged[benign].mean() <= fpr:
+                    break
+            tried[point][str(bar)] = {
+                "within_budget": bool(flagged[benign].mean() <= fpr),  # NanoGuard alone may already exceed it
+                "threshold": round(float(min(t1, 0.999999)), 6),
+                "unseen_source_recall": round(float(flagged[labels].mean()), 4),
+                "unseen_source_fpr": round(float(flagged[benign].mean()), 4),
+            }
+    points: dict[str, Any] = {}
+    for point, bars in tried.items():
+        within = [b for b in SECOND_OPINION_BARS if bars[str(b)]["within_budget"]]
+        if within:  # the bar with the highest recall inside the point's false-positive budget
+            bar = max(within, key=lambda b: bars[str(b)]["unseen_source_recall"])
+            points[point] = {"bar": bar, **{k: v for k, v in bars[str(bar)].items() if k != "within_budget"}}
+    report = {"model": "nanoguard", "asked_from": floor, "points": points, "bars_tried": tried}
+    print("second opinion", json.dumps(report, indent=1))
+    return report
 
 
 def fit_head(windows: list[np.ndarray], rows: list[dict[str, Any]]) -> Any:
@@ -159,7 +230,9 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * (len(labels) - positives)))
 
 
-def train_task(task: str, rows: list[dict[str, Any]], cache: EmbeddingCache) -> dict[str, Any]:
+def train_task(
+    task: str, rows: list[dict[str, Any]], cache: EmbeddingCache, second_opinion: SecondOpinionCache | None = None
+) -> dict[str, Any]:
     rows = [r for r in rows if r["label"] == "benign" or r["task"] == task]
     windows = cache.features([r["text"] for r in rows], LAYERS)
     labels = np.array([r["label"] == "malicious" for r in rows])
@@ -195,8 +268,14 @@ def train_task(task: str, rows: list[dict[str, Any]], cache: EmbeddingCache) -> 
             by_group.setdefault(group, {})["benign_flagged"] = round(float(hit[inside & ~labels].mean()), 4)
     report["unseen_by_group_at_balanced"] = by_group
     print(task, json.dumps(report, indent=1))
+    extra: dict[str, Any] = {}
+    if second_opinion is not None:
+        texts = [r["text"] for r in rows]
+        extra["second_opinion"] = second_opinion_thresholds(
+            unseen, labels, texts, thresholds["high_recall"], second_opinion
+        )
     head = fit_head(windows, rows)
-    return {**head, "thresholds": thresholds, "leave_one_source_out": report, "rows": len(rows)}
+    return {**head, "thresholds": thresholds, "leave_one_source_out": report, "rows": len(rows), **extra}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,13 +294,23 @@ def main(argv: list[str] | None = None) -> int:
         choices=("int8", "fp32"),
         help="the encoder precision to train the heads for (the proxy serves the precision the head file names)",
     )
+    parser.add_argument(
+        "--no-second-opinion",
+        dest="second_opinion",
+        action="store_false",
+        help="skip the thresholds of the NanoGuard second opinion (security_analysis.second_opinion then cannot load)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows = [r for r in training_rows() if r["source"] not in set(args.exclude_source)]
     without = f" (without {', '.join(args.exclude_source)})" if args.exclude_source else ""
     print(f"training rows {len(rows)}{without}")
     cache = EmbeddingCache(CACHE, args.precision)
-    heads = {task: train_task(task, rows, cache) for task in ("injection", "harmful")}
+    second = SecondOpinionCache(SECOND_OPINION_CACHE) if args.second_opinion else None
+    heads = {
+        "injection": train_task("injection", rows, cache, second),
+        "harmful": train_task("harmful", rows, cache),
+    }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(

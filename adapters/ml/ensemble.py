@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -42,13 +43,11 @@ from domain.security.normalise import normalise
 from domain.security.pii import PiiMatch
 from domain.traces import AgentAction
 
+log = logging.getLogger("llmtrace.ml")
+
 HEAD_PATH = Path(__file__).with_name("weights") / "injection_head.json"
 DETECTOR = "minilm_injection_head"
 SECOND_OPINION_DETECTOR = "nanoguard"
-# NanoGuard's own bar for a borderline prompt: the lowest of 0.5/0.7/0.8/0.9/0.95/0.98/0.99 at which the prompts it
-# confirms add at most 0.5 points of false positives to the pooled benign scores of leave-one-source-out training
-# (nothing from a reporting file); see architecture.md.
-SECOND_OPINION_THRESHOLD = 0.95
 HARMFUL_DETECTOR = "minilm_harmful_request_head"
 
 
@@ -79,6 +78,8 @@ class PromptClassifier:
         self.thresholds: dict[str, dict[str, float]] = {
             name: {k: float(v) for k, v in head["thresholds"].items()} for name, head in heads.items()
         }
+        # the fused rule for security_analysis.second_opinion (ml/train_detectors.py second_opinion_thresholds)
+        self.second_opinion: dict[str, Any] | None = heads["injection"].get("second_opinion")
         self.head_path = head_path
         self._cache: collections.OrderedDict[str, dict[str, float]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()  # post-hoc analysis and enforcement call from different threads
@@ -144,8 +145,26 @@ class EnsembleSecurityAnalyzer:
         self.classifier = classifier
         self.operating_point = operating_point
         self.threshold = classifier.thresholds["injection"][operating_point]
-        # a score in [second_opinion_floor, the threshold in force) is borderline: the second model is asked
-        self.second_opinion_floor = classifier.thresholds["injection"]["high_recall"] if second_opinion else None
+        # With a second opinion, the head file's fused rule: the head alone needs a higher threshold, and a score in
+        # [second_opinion_floor, that threshold) is borderline: flagged when NanoGuard scores >= second_opinion_bar.
+        # Both thresholds were chosen together so the pair spends the operating point's false-positive budget.
+        self.second_opinion_floor: float | None = None
+        self.second_opinion_bar = 1.0
+        if second_opinion and operating_point != "high_recall":
+            fused = classifier.second_opinion
+            if fused is None:
+                raise ValueError(
+                    f"{classifier.head_path.name} has no second-opinion thresholds: retrain with `just train-detectors`"
+                )
+            rule = fused["points"].get(operating_point)
+            if rule is None:  # NanoGuard alone already spends this point's false-positive budget
+                log.warning(
+                    "second opinion: no rule fits the %s false-positive budget; the head decides alone", operating_point
+                )
+            else:
+                self.threshold = float(rule["threshold"])
+                self.second_opinion_floor = float(fused["asked_from"])
+                self.second_opinion_bar = float(rule["bar"])
         self.harmful_threshold = (
             classifier.thresholds["harmful"][operating_point]
             if harmful_requests and "harmful" in classifier.thresholds
@@ -173,7 +192,7 @@ class EnsembleSecurityAnalyzer:
         toxicity_threshold: float = 0.7,
         harmful_requests: bool = True,
         isolation: str = "process",
-        second_opinion: str = "none",
+        second_opinion: str = "nanoguard",
     ) -> tuple[EnsembleSecurityAnalyzer, float]:
         """Load every enabled model (seconds; call from a worker thread). Any failure raises: the caller runs
         regex-only and reports the reason."""
@@ -181,6 +200,8 @@ class EnsembleSecurityAnalyzer:
         if not head_path.is_file():
             raise FileNotFoundError(f"classifier head {head_path} not found")
         precision = encoder_precision(head_path)
+        if operating_point == "high_recall":
+            second_opinion = "none"  # nothing lies between the high_recall threshold and itself (said at startup)
         embedder: Embedder = (
             ProcessEmbedder(threads=2, precision=precision, second_opinion=second_opinion)
             if isolation == "process"
@@ -232,7 +253,7 @@ class EnsembleSecurityAnalyzer:
                 {
                     "model": SECOND_OPINION_DETECTOR,
                     "asked_from_score": self.second_opinion_floor,
-                    "threshold": SECOND_OPINION_THRESHOLD,
+                    "threshold": self.second_opinion_bar,
                 }
                 if self.second_opinion_floor is not None
                 else None
@@ -262,7 +283,7 @@ class EnsembleSecurityAnalyzer:
         ):
             second = self.classifier.embedder.second_opinion_scores([normalise(text)])[0]
             finding = second_opinion_finding(
-                scores["injection"], second, SECOND_OPINION_THRESHOLD, f"{DETECTOR}+{SECOND_OPINION_DETECTOR}", now
+                scores["injection"], second, self.second_opinion_bar, f"{DETECTOR}+{SECOND_OPINION_DETECTOR}", now
             )
         findings = combine(regex, [finding] if finding else [])
         if self.harmful_threshold is not None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+
+import pytest
 
 from domain.findings import SecurityFinding, Severity, security_score
 from domain.security.ensemble import combine, ml_finding
@@ -167,6 +170,8 @@ def test_the_model_rescores_payloads_hidden_in_base64() -> None:
 class SecondOpinionFake:
     """The embedder's second-opinion side: a fixed score, and the texts it was asked about."""
 
+    precision = "fp32"
+
     def __init__(self, score: float) -> None:
         self.score = score
         self.asked: list[str] = []
@@ -177,14 +182,24 @@ class SecondOpinionFake:
 
 
 class BorderlineClassifier(FixedClassifier):
-    def __init__(self, score: float, second: float) -> None:
+    """Head thresholds 0.5 / 0.7 / 0.95; the fused rule of its head file: the head alone needs 0.8 at balanced, a
+    score from 0.5 (high_recall) is put to the second model, which confirms at 0.9."""
+
+    head_path = Path("head.json")
+
+    def __init__(self, score: float, second: float, fused: bool = True) -> None:
         super().__init__(score)
         self.embedder = SecondOpinionFake(second)
+        self.second_opinion = (
+            {"asked_from": 0.5, "points": {"balanced": {"bar": 0.9, "threshold": 0.8}}} if fused else None
+        )
 
 
 def test_a_borderline_score_is_put_to_the_second_opinion_and_only_then() -> None:
-    from adapters.ml.ensemble import SECOND_OPINION_THRESHOLD, EnsembleSecurityAnalyzer
+    from adapters.ml.ensemble import EnsembleSecurityAnalyzer
     from domain.security.analyzer import RegexSecurityAnalyzer
+
+    text = "Could you tidy up this paragraph for me?"
 
     def run(score: float, second: float, enabled: bool = True) -> tuple[list[SecurityFinding], list[str]]:
         classifier = BorderlineClassifier(score, second)
@@ -194,20 +209,48 @@ def test_a_borderline_score_is_put_to_the_second_opinion_and_only_then() -> None
             "balanced",
             second_opinion=enabled,
         )
-        return analyzer.analyze_request("Could you tidy up this paragraph for me?"), classifier.embedder.asked
+        return analyzer.analyze_request(text), classifier.embedder.asked
 
-    # between high_recall (0.5) and balanced (0.7), confirmed: one Medium model finding carrying both scores
-    findings, asked = run(0.6, 0.99)
-    assert asked == ["Could you tidy up this paragraph for me?"]
+    # borderline and confirmed: one Medium model finding carrying both scores, flagged (60) but below alerting (70)
+    findings, asked = run(0.6, 0.95)
+    assert asked == [text]
     (finding,) = findings
     assert finding.finding_type == "ml_prompt_injection" and finding.severity is Severity.MEDIUM
-    assert finding.metadata["ml_score"] == "0.6000" and finding.metadata["second_opinion_score"] == "0.9900"
-    assert (
-        finding.metadata["voting_result"] == "single_detector" and security_score(findings) == 60
-    )  # flagged, no alert at 70
-    # borderline, not confirmed: nothing; below the band or above the threshold: the second model is never asked
-    assert run(0.6, SECOND_OPINION_THRESHOLD - 0.01)[0] == []
-    assert run(0.4, 0.99) == ([], [])
-    above, asked = run(0.8, 0.0)
+    assert finding.metadata["ml_score"] == "0.6000" and finding.metadata["second_opinion_score"] == "0.9500"
+    assert finding.metadata["voting_result"] == "single_detector" and security_score(findings) == 60
+    # the head alone now needs the fused threshold (0.8), not the plain balanced one (0.7)
+    assert run(0.75, 0.1) == ([], [text])
+    assert run(0.75, 0.95)[0][0].metadata["second_opinion_score"] == "0.9500"
+    above, asked = run(0.85, 0.0)
     assert asked == [] and above[0].metadata["detector"] == "minilm_injection_head"
-    assert run(0.6, 0.99, enabled=False) == ([], [])  # off: the head decides alone
+    assert run(0.4, 0.99) == ([], [])  # below high_recall: never asked
+    assert run(0.6, 0.99, enabled=False) == ([], [])  # off: the head alone, at 0.7
+
+
+def test_a_second_opinion_without_fused_thresholds_refuses_to_load() -> None:
+    from adapters.ml.ensemble import EnsembleSecurityAnalyzer
+    from domain.security.analyzer import RegexSecurityAnalyzer
+
+    with pytest.raises(ValueError, match="no second-opinion thresholds"):
+        EnsembleSecurityAnalyzer(
+            RegexSecurityAnalyzer(),
+            BorderlineClassifier(0.6, 0.95, fused=False),  # type: ignore[arg-type]
+            "balanced",
+            second_opinion=True,
+        )
+
+
+def test_an_operating_point_without_a_fused_rule_keeps_the_head_alone(caplog: pytest.LogCaptureFixture) -> None:
+    from adapters.ml.ensemble import EnsembleSecurityAnalyzer
+    from domain.security.analyzer import RegexSecurityAnalyzer
+
+    classifier = BorderlineClassifier(0.9, 0.99)  # its head file has a fused rule for balanced only
+    analyzer = EnsembleSecurityAnalyzer(
+        RegexSecurityAnalyzer(),
+        classifier,  # type: ignore[arg-type]
+        "high_precision",
+        second_opinion=True,
+    )
+    assert analyzer.analyze_request("Could you tidy up this paragraph for me?") == []
+    assert classifier.embedder.asked == [] and analyzer.describe()["second_opinion"] is None
+    assert "no rule fits the high_precision false-positive budget" in caplog.text

@@ -160,14 +160,14 @@ def test_an_ner_model_that_cannot_load_offline_means_rules_only_with_the_reason(
 def test_model_settings_without_the_models_are_warned_about(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(
-        "security_analysis: {ml_enabled: false, ner_enabled: true, ml_isolation: thread, second_opinion: nanoguard}\n"
+        "security_analysis: {ml_enabled: false, ner_enabled: true, ml_isolation: thread}\n"
         "output_safety: {toxicity_enabled: true}\n"
     )
     warnings = "\n".join(load_config(str(path), {}).warnings)
     assert "ner_enabled has no effect" in warnings and "keyword lists are used" in warnings
     assert "ml_isolation has no effect while security_analysis.ml_enabled is false" in warnings
-    assert "second_opinion has no effect while security_analysis.ml_enabled is false" in warnings
-    path.write_text("security_analysis: {operating_point: high_recall, second_opinion: nanoguard}\n")
+    path.write_text("security_analysis: {operating_point: high_recall}\n")
     assert any(
-        "second_opinion has no effect at operating_point high_recall" in w for w in load_config(str(path), {}).warnings
+        "second_opinion (default nanoguard) has no effect at operating_point high_recall" in w
+        for w in load_config(str(path), {}).warnings
     )
