@@ -130,7 +130,7 @@ class SecurityAnalysisSettings:
     operating_point: str = "balanced"
     over_defence: bool = False
     # "process": the MiniLM encoder runs in a child process at a lower CPU priority (no GIL shared with the
-    # forwarding); "thread": in the proxy's own analysis worker thread (one process, about 80 MB less memory)
+    # forwarding); "thread": in the proxy's own analysis worker thread (one process, about 45 MB less memory)
     ml_isolation: str = "process"
     # "nanoguard": a borderline injection score (from the head's high_recall threshold up to a higher threshold the
     # head then needs alone) is put to NanoGuard (a packaged 16.8M-parameter injection model, about 65 ms a prompt),
