@@ -152,12 +152,15 @@ class EnsembleSecurityAnalyzer:
         self.second_opinion_bar = 1.0
         if second_opinion and operating_point != "high_recall":
             fused = classifier.second_opinion
+            # a head file trained before the fused rule existed (a custom ml_model) keeps working, head alone
+            rule = fused["points"].get(operating_point) if fused is not None else None
             if fused is None:
-                raise ValueError(
-                    f"{classifier.head_path.name} has no second-opinion thresholds: retrain with `just train-detectors`"
+                log.warning(
+                    "second opinion: %s has no second-opinion thresholds (retrain with `just train-detectors`); "
+                    "the head decides alone",
+                    classifier.head_path.name,
                 )
-            rule = fused["points"].get(operating_point)
-            if rule is None:  # NanoGuard alone already spends this point's false-positive budget
+            elif rule is None:  # NanoGuard alone already spends this point's false-positive budget
                 log.warning(
                     "second opinion: no rule fits the %s false-positive budget; the head decides alone", operating_point
                 )

@@ -227,17 +227,23 @@ def test_a_borderline_score_is_put_to_the_second_opinion_and_only_then() -> None
     assert run(0.6, 0.99, enabled=False) == ([], [])  # off: the head alone, at 0.7
 
 
-def test_a_second_opinion_without_fused_thresholds_refuses_to_load() -> None:
+def test_a_head_file_without_fused_thresholds_keeps_the_head_alone_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from adapters.ml.ensemble import EnsembleSecurityAnalyzer
     from domain.security.analyzer import RegexSecurityAnalyzer
 
-    with pytest.raises(ValueError, match="no second-opinion thresholds"):
-        EnsembleSecurityAnalyzer(
-            RegexSecurityAnalyzer(),
-            BorderlineClassifier(0.6, 0.95, fused=False),  # type: ignore[arg-type]
-            "balanced",
-            second_opinion=True,
-        )
+    classifier = BorderlineClassifier(0.6, 0.95, fused=False)  # an older custom head file
+    analyzer = EnsembleSecurityAnalyzer(
+        RegexSecurityAnalyzer(),
+        classifier,  # type: ignore[arg-type]
+        "balanced",
+        second_opinion=True,
+    )
+    assert analyzer.analyze_request("Could you tidy up this paragraph for me?") == []
+    assert classifier.embedder.asked == [] and analyzer.describe()["second_opinion"] is None
+    assert "has no second-opinion thresholds" in caplog.text
+    assert analyzer.threshold == 0.7  # the head's own balanced threshold
 
 
 def test_an_operating_point_without_a_fused_rule_keeps_the_head_alone(caplog: pytest.LogCaptureFixture) -> None:
