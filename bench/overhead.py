@@ -166,9 +166,9 @@ def streaming_analysis_cost(client: httpx.Client, direct: str, plain: str, guard
     return result
 
 
-def profile(n: int, rules_only: bool) -> int:
-    """The proxy under cProfile while it serves ``n`` sequential non-streaming requests (py-spy is not a dependency;
-    cProfile slows Python code down, so read the shares, not the absolute times)."""
+def profile(n: int, rules_only: bool, concurrency: int = 1) -> int:
+    """The proxy under cProfile while it serves ``n`` non-streaming requests, one at a time or ``concurrency`` at once
+    (py-spy is not a dependency; cProfile slows Python code down, so read the shares, not the absolute times)."""
     import pstats
 
     results = Path(__file__).resolve().parent / "results"
@@ -183,9 +183,15 @@ def profile(n: int, rules_only: bool) -> int:
         env={"LLMTRACE_PROFILE_OUT": str(stats_path)},
     )
     try:
-        with httpx.Client(timeout=30) as client:
-            for _ in range(n):
-                assert client.post(f"{proxy.url}/v1/chat/completions", json=CHAT).status_code == 200
+        if concurrency > 1:
+            from bench.load_client import load
+
+            _, errors = load(proxy.url, n, concurrency, False)
+            assert errors == 0, f"{errors} requests failed under the profiler"
+        else:
+            with httpx.Client(timeout=30) as client:
+                for _ in range(n):
+                    assert client.post(f"{proxy.url}/v1/chat/completions", json=CHAT).status_code == 200
     finally:
         proxy.process.stop()
         mock.process.stop()
@@ -194,7 +200,8 @@ def profile(n: int, rules_only: bool) -> int:
         stats = pstats.Stats(str(stats_path), stream=handle)
         stats.sort_stats("cumulative").print_stats(60)
         stats.sort_stats("tottime").print_stats(40)
-    print(f"profile of {n} sequential requests: {stats_path} (snakeviz/pstats) and {text}")
+    how = "sequential" if concurrency <= 1 else f"concurrency {concurrency}"
+    print(f"profile of {n} requests ({how}): {stats_path} (snakeviz/pstats) and {text}")
     return 0
 
 
@@ -208,12 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="only profile the proxy (cProfile) over the sequential non-streaming case; write "
-        "bench/results/overhead-profile.{pstats,txt}",
+        help="only profile the proxy (cProfile) over the sequential non-streaming case (with --profile-concurrency N: N "
+        "at once); write bench/results/overhead-profile.{pstats,txt}",
     )
+    parser.add_argument("--profile-concurrency", type=int, default=1, help="requests in flight while profiling")
     args = parser.parse_args(argv)
     if args.profile:
-        return profile(args.n, args.rules_only)
+        return profile(args.n, args.rules_only, args.profile_concurrency)
     tmp = Path(tempfile.mkdtemp(prefix="llmtrace-bench-"))
     mock = start_mock(tmp)
     # Product defaults: capture, storage and the security analysis with the ML ensemble all running.
