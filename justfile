@@ -34,7 +34,8 @@ fmt:
 # Benchmarks: `just bench overhead [--profile]`, `compare`, `storage`, `ingest`, `hardening`, `traffic`, `protection`, `usage`,
 # `anomalies`, `dashboard`, `hop` (the hop against a minimal upstream, rounds with spread), `eval_datasets [--analyzer ensemble --operating-point all]`,
 # `family_holdout` (leave-one-family-out through the whole analyzer),
-# `ml_cost` (model load, latency, proxy memory; NanoGuard second opinion too), `ml_probes` (NER and toxicity on the labelled probes)
+# `ml_cost` (model load, latency, proxy memory; NanoGuard second opinion too), `ml_probes` (NER and toxicity on the labelled probes),
+# `stack_ceiling` (bare hypercorn+trio answering a fixed reply at concurrency 32: the most any proxy on this stack could serve)
 bench WHAT *ARGS:
     {{venv}}/python -m bench.{{WHAT}} {{ARGS}}
 

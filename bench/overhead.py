@@ -215,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="only profile the proxy (cProfile) over the sequential non-streaming case (with --profile-concurrency N: N "
-        "at once); write bench/results/overhead-profile.{pstats,txt}",
+        help="only profile the proxy (cProfile) over the sequential non-streaming case (--profile-concurrency N: N at "
+        "once); write bench/results/overhead-profile.{pstats,txt}",
     )
     parser.add_argument("--profile-concurrency", type=int, default=1, help="requests in flight while profiling")
     args = parser.parse_args(argv)
