@@ -5,7 +5,9 @@ data, and the prompts written for this project in ml/data). Every other dataset 
 trained on, never used to choose a threshold (``just bench eval_datasets --analyzer ensemble`` reports on them).
 
 Features: per 256-token window, the mean-pooled hidden states of MiniLM layers 4 and 6 (L2-normalised, concatenated);
-a long prompt's score is the maximum over its windows. Head: a small MLP (768 -> 64 -> 1) per task.
+a long prompt's score is the maximum over its windows. Head: a small MLP (768 -> 64 -> 1) per task; the injection head
+also learns ATTENTION_POOLS attention poolings of layer 6 (a softmax over the window's tokens of a linear score of each
+token's layer-4 and layer-6 states), trained with the MLP on the cached token states (768 + 2 x 384 -> 64 -> 1).
 
 Thresholds are set the way the proxy will meet traffic: on sources it has never seen. Leave-one-source-out: for each
 source group, a head trained without it scores it; the benign scores of all groups, each scored by a head that never
@@ -33,13 +35,17 @@ from adapters.ml.embedder import MODEL_NAME, MiniLMEmbedder  # noqa: E402
 from ml.corpus import DATASETS, TRAIN_FILES, training_rows  # noqa: E402
 
 OUT = ROOT / "adapters" / "ml" / "weights" / "injection_head.json"
-CACHE = ROOT / "ml" / ".cache" / "all_layers.npz"  # fp32; int8 features are cached in all_layers_int8.npz
+TOKEN_CACHE = ROOT / "ml" / ".cache" / "token_states"  # token_states_{fp32,int8}.{npy,json}
 PRECISION = "fp32"  # the encoder the shipped heads are trained for (adapters/ml/minilm.py); --precision int8 to change
 SEED = 20261129
 LAYERS = (4, 6)
 HIDDEN = 64
 EPOCHS = 10
 DROPOUT = 0.2
+# the injection head adds learned attention poolings of the last layer to the window means (issue 17: on the
+# leave-one-source-out protocol below it beat the means alone; see architecture.md); the harmful-request head does not
+ATTENTION_POOLS = 2
+HEAD_KIND = {"injection": "attention_mlp", "harmful": "mlp"}
 OWN_BENIGN_WEIGHT = 4.0
 OPERATING_FPR = {"high_recall": 0.05, "balanced": 0.02, "high_precision": 0.005}
 # NanoGuard's bars tried for the second opinion (security_analysis.second_opinion); see second_opinion_thresholds
@@ -64,40 +70,73 @@ def group_of(row: dict[str, Any]) -> str:
     return GROUPS.get(row["source"], row["source"])
 
 
-class EmbeddingCache:
-    """Window features of all six layers by text hash (float16), so retraining only embeds what is new."""
+class TokenStateCache:
+    """Per window, the token states of ``LAYERS`` (float16, ``384 * len(LAYERS)`` per token) by text hash: attention
+    heads train on them, and the window means of every head are computed from them. One array file plus an index of
+    token ranges; new texts are embedded and appended, so retraining only embeds what is new."""
 
-    def __init__(self, path: Path, precision: str = "fp32") -> None:
-        self.path = path if precision == "fp32" else path.with_name(f"{path.stem}_{precision}{path.suffix}")
+    def __init__(self, stem: Path, precision: str = "fp32") -> None:
+        self.array_path = stem.with_name(f"{stem.name}_{precision}.npy")
+        self.index_path = stem.with_name(f"{stem.name}_{precision}.json")
         self.precision = precision
-        self.store: dict[str, np.ndarray] = {}
-        if self.path.exists():
-            with np.load(self.path) as data:
-                self.store = {k: data[k] for k in data.files}
+        self.index: dict[str, list[list[int]]] = {}
+        self.tokens = np.zeros((0, 384 * len(LAYERS)), dtype=np.float16)
+        if self.array_path.exists() and self.index_path.exists():
+            self.index = json.loads(self.index_path.read_text())
+            self.tokens = np.load(self.array_path)
 
-    def features(self, texts: list[str], layers: tuple[int, ...]) -> list[np.ndarray]:
+    def windows(self, texts: list[str]) -> list[list[np.ndarray]]:
+        """Per text, its windows' token-state matrices (tokens x features), [CLS] and [SEP] included."""
         keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
-        todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in self.store]
+        todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in self.index]
         if todo:
-            print(f"embedding {len(todo)} new texts")
-            embedder = MiniLMEmbedder(precision=self.precision)
-            for start in range(0, len(todo), 256):
-                chunk = todo[start : start + 256]
-                windows = embedder.embed_windows([t for _, t in chunk], layers=(1, 2, 3, 4, 5, 6))
-                for (key, _), matrix in zip(chunk, windows, strict=True):
-                    self.store[key] = matrix.astype(np.float16)
-            self.save()
-        dim = 384
-        return [
-            np.concatenate([self.store[k][:, (layer - 1) * dim : layer * dim] for layer in layers], axis=1).astype(
-                np.float32
-            )
-            for k in keys
-        ]
+            print(f"embedding {len(todo)} new texts (token states)")
+            self._embed(todo)
+        return [[self.tokens[a:b] for a, b in self.index[k]] for k in keys]
 
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(self.path, **self.store)
+    def _embed(self, todo: list[tuple[str, str]]) -> None:
+        import torch
+
+        embedder = MiniLMEmbedder(precision=self.precision)
+        tokenizer = embedder.tokenizer
+        flat: list[tuple[str, list[int]]] = []
+        for key, text in todo:
+            for window in embedder._windows(text or " "):
+                flat.append((key, [tokenizer.cls_token_id, *window, tokenizer.sep_token_id]))
+        order = sorted(range(len(flat)), key=lambda i: len(flat[i][1]))  # similar lengths batch with little padding
+        states: dict[int, np.ndarray] = {}
+        with torch.inference_mode():
+            for start in range(0, len(order), 16):
+                chunk = [flat[i][1] for i in order[start : start + 16]]
+                width = max(len(c) for c in chunk)
+                ids = torch.tensor([c + [tokenizer.pad_token_id] * (width - len(c)) for c in chunk])
+                mask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in chunk])
+                hidden = embedder.encoder.hidden_states(ids, mask)
+                both = torch.cat([hidden[layer] for layer in LAYERS], dim=-1).numpy().astype(np.float16)
+                for row, i in enumerate(order[start : start + 16]):
+                    states[i] = both[row, : len(flat[i][1])]
+        parts, offset = [self.tokens], len(self.tokens)
+        for i, (key, _) in enumerate(flat):
+            self.index.setdefault(key, []).append([offset, offset + len(states[i])])
+            offset += len(states[i])
+            parts.append(states[i])
+        self.tokens = np.concatenate(parts)
+        self.array_path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(self.array_path, self.tokens)
+        self.index_path.write_text(json.dumps(self.index))
+
+
+def window_means(windows: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """The served mean features (adapters/ml/embedder.py): per window, each layer's mean over its tokens, L2-normalised,
+    concatenated."""
+    out = []
+    for text_windows in windows:
+        rows = []
+        for tokens in text_windows:
+            parts = [tokens[:, i * 384 : (i + 1) * 384].astype(np.float32).mean(0) for i in range(len(LAYERS))]
+            rows.append(np.concatenate([p / max(float(np.linalg.norm(p)), 1e-12) for p in parts]))
+        out.append(np.stack(rows).astype(np.float32))
+    return out
 
 
 class SecondOpinionCache:
@@ -212,6 +251,146 @@ def fit_head(windows: list[np.ndarray], rows: list[dict[str, Any]]) -> Any:
     }
 
 
+class _PackedWindows:
+    """Windows' token states packed end to end (one float16 tensor), for training attention heads without padding."""
+
+    def __init__(self, windows: list[list[np.ndarray]]) -> None:
+        import torch
+
+        flat = [w for text_windows in windows for w in text_windows]
+        self.lengths = torch.tensor([len(w) for w in flat])
+        self.offsets = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(self.lengths, 0)])
+        self.tokens = torch.from_numpy(np.concatenate(flat))
+        counts = [len(w) for w in windows]
+        self.owner = np.repeat(np.arange(len(windows)), counts)  # window -> text
+        self.first = np.concatenate([[0], np.cumsum(counts)])  # text -> its first window
+
+    def batch(self, windows: Any) -> tuple[Any, Any, Any]:
+        import torch
+
+        lengths = self.lengths[windows]
+        index = torch.cat([torch.arange(int(self.offsets[w]), int(self.offsets[w + 1])) for w in windows.tolist()])
+        return self.tokens[index].float(), torch.repeat_interleave(torch.arange(len(windows)), lengths), lengths
+
+
+def _attention_model(inputs: int, heads: int) -> Any:
+    import torch
+
+    class AttentionHead(torch.nn.Module):
+        """Means of every layer plus ``heads`` learned attention poolings of the last layer, into an MLP. The pooling
+        is the served arithmetic of ``adapters.ml.embedder.attention_pool``, on packed tokens (a unit test checks the
+        two agree)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.query = torch.nn.Linear(inputs, heads)
+            self.mlp = torch.nn.Sequential(
+                torch.nn.Dropout(DROPOUT),
+                torch.nn.Linear(inputs + 384 * heads, HIDDEN),
+                torch.nn.ReLU(),
+                torch.nn.Linear(HIDDEN, 1),
+            )
+
+        def features(self, tokens: Any, segment: Any, lengths: Any) -> Any:
+            n = len(lengths)
+            functional = torch.nn.functional
+            parts = []
+            for i in range(inputs // 384):
+                layer = tokens[:, i * 384 : (i + 1) * 384]
+                parts.append(
+                    functional.normalize(torch.zeros(n, 384).index_add_(0, segment, layer) / lengths[:, None], dim=-1)
+                )
+            scores = self.query(tokens)
+            top = torch.full((n, heads), -1e9).scatter_reduce(0, segment[:, None].expand(-1, heads), scores, "amax")
+            weights = torch.exp(scores - top[segment])
+            weights = weights / torch.zeros(n, heads).index_add_(0, segment, weights)[segment]
+            last = tokens[:, inputs - 384 :]
+            for k in range(heads):
+                pooled = torch.zeros(n, 384).index_add_(0, segment, last * weights[:, k : k + 1])
+                parts.append(functional.normalize(pooled, dim=-1))
+            return torch.cat(parts, dim=-1)
+
+        def forward(self, tokens: Any, segment: Any, lengths: Any) -> Any:
+            return self.mlp(self.features(tokens, segment, lengths)).squeeze(-1)
+
+    return AttentionHead()
+
+
+def fit_attention_head(windows: list[list[np.ndarray]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """As ``fit_head`` (the same weighting, optimiser, epochs and batches of 256 windows), with ATTENTION_POOLS learned
+    attention poolings trained together with the MLP."""
+    import torch
+
+    torch.manual_seed(SEED)
+    packed = _PackedWindows(windows)
+    labels = np.array([r["label"] == "malicious" for r in rows])
+    weight = np.array([OWN_BENIGN_WEIGHT if hard_negative(r) else 1.0 for r in rows])
+    weight = np.where(labels, weight / weight[labels].sum(), weight / weight[~labels].sum())
+    counts = np.array([len(w) for w in windows])
+    y = torch.tensor(np.repeat(labels, counts).astype(np.float32))
+    w = torch.tensor(np.repeat(weight / counts, counts), dtype=torch.float32)
+    model = _attention_model(384 * len(LAYERS), ATTENTION_POOLS)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-2)
+    generator = torch.Generator().manual_seed(SEED)
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(y), generator=generator)
+        for start in range(0, len(order), 256):
+            idx = order[start : start + 256]
+            loss = (
+                torch.nn.functional.binary_cross_entropy_with_logits(
+                    model(*packed.batch(idx)), y[idx], reduction="none"
+                )
+                * w[idx]
+            ).sum() / w[idx].sum()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    model.eval()
+    first, second = model.mlp[1], model.mlp[3]
+    queries = torch.cat([model.query.weight.detach().T, model.query.bias.detach()[None, :]])  # (inputs + 1) x H
+    return {
+        "kind": "attention_mlp",
+        "attention": queries.T.numpy().round(6).tolist(),
+        "w1": first.weight.detach().numpy().round(5).tolist(),
+        "b1": first.bias.detach().numpy().round(5).tolist(),
+        "w2": second.weight.detach().numpy()[0].round(5).tolist(),
+        "b2": round(float(second.bias.detach().numpy()[0]), 5),
+    }
+
+
+def score_attention(head: dict[str, Any], windows: list[list[np.ndarray]]) -> np.ndarray:
+    """Each text's maximum window probability under an attention head, with the served pooling
+    (``adapters.ml.embedder.attention_pool``) on padded batches, then the head's MLP as ``adapters/ml/ensemble.py``."""
+    import torch
+
+    from adapters.ml.embedder import attention_pool
+
+    queries = torch.tensor(head["attention"], dtype=torch.float32).T
+    w1, b1 = np.asarray(head["w1"], dtype=np.float32).T, np.asarray(head["b1"], dtype=np.float32)
+    w2 = np.asarray(head["w2"], dtype=np.float32)
+    flat = [(t, tokens) for t, text_windows in enumerate(windows) for tokens in text_windows]
+    best = np.zeros(len(windows))
+    with torch.inference_mode():
+        for start in range(0, len(flat), 64):
+            chunk = flat[start : start + 64]
+            width = max(len(tokens) for _, tokens in chunk)
+            padded = torch.zeros(len(chunk), width, 384 * len(LAYERS))
+            mask = torch.zeros(len(chunk), width, dtype=torch.bool)
+            for row, (_, tokens) in enumerate(chunk):
+                padded[row, : len(tokens)] = torch.from_numpy(tokens.astype(np.float32))
+                mask[row, : len(tokens)] = True
+            weights = mask.unsqueeze(-1).float()
+            states = [padded[..., i * 384 : (i + 1) * 384] for i in range(len(LAYERS))]
+            parts = [torch.nn.functional.normalize((s * weights).sum(1) / weights.sum(1), dim=-1) for s in states]
+            parts += attention_pool(torch, states, mask, queries)
+            features = torch.cat(parts, dim=-1).numpy()
+            logits = np.maximum(features @ w1 + b1, 0) @ w2 + head["b2"]
+            probability = 1 / (1 + np.exp(-logits))
+            for (t, _), p in zip(chunk, probability, strict=True):
+                best[t] = max(best[t], float(p))
+    return best
+
+
 def score(head: dict[str, Any], windows: list[np.ndarray]) -> np.ndarray:
     """The text's score is the maximum window probability; the same arithmetic as adapters/ml/ensemble.py."""
     w1, b1 = np.asarray(head["w1"], dtype=np.float32).T, np.asarray(head["b1"], dtype=np.float32)
@@ -231,20 +410,25 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def train_task(
-    task: str, rows: list[dict[str, Any]], cache: EmbeddingCache, second_opinion: SecondOpinionCache | None = None
+    task: str, rows: list[dict[str, Any]], cache: TokenStateCache, second_opinion: SecondOpinionCache | None = None
 ) -> dict[str, Any]:
     rows = [r for r in rows if r["label"] == "benign" or r["task"] == task]
-    windows = cache.features([r["text"] for r in rows], LAYERS)
+    tokens = cache.windows([r["text"] for r in rows])
+    attention = HEAD_KIND[task] == "attention_mlp"
+    windows: list[Any] = tokens if attention else window_means(tokens)
+    fit = fit_attention_head if attention else fit_head
+    score_with = score_attention if attention else score
     labels = np.array([r["label"] == "malicious" for r in rows])
     groups = sorted({group_of(r) for r in rows})
     unseen = np.zeros(len(rows))
     for group in groups:
         inside = np.array([group_of(r) == group for r in rows])
-        head = fit_head(
+        head = fit(
             [w for w, i in zip(windows, inside, strict=True) if not i],
             [r for r, i in zip(rows, inside, strict=True) if not i],
         )
-        unseen[inside] = score(head, [w for w, i in zip(windows, inside, strict=True) if i])
+        unseen[inside] = score_with(head, [w for w, i in zip(windows, inside, strict=True) if i])
+        print(f"{task}: scored held-out {group}")
     benign = np.sort(unseen[~labels])
     thresholds = {}
     report: dict[str, Any] = {"unseen_source_auc": round(auc(unseen, labels), 4)}
@@ -274,7 +458,7 @@ def train_task(
         extra["second_opinion"] = second_opinion_thresholds(
             unseen, labels, texts, thresholds["high_recall"], second_opinion
         )
-    head = fit_head(windows, rows)
+    head = fit(windows, rows)
     return {**head, "thresholds": thresholds, "leave_one_source_out": report, "rows": len(rows), **extra}
 
 
@@ -305,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in training_rows() if r["source"] not in set(args.exclude_source)]
     without = f" (without {', '.join(args.exclude_source)})" if args.exclude_source else ""
     print(f"training rows {len(rows)}{without}")
-    cache = EmbeddingCache(CACHE, args.precision)
+    cache = TokenStateCache(TOKEN_CACHE, args.precision)
     second = SecondOpinionCache(SECOND_OPINION_CACHE) if args.second_opinion else None
     heads = {
         "injection": train_task("injection", rows, cache, second),

@@ -26,7 +26,9 @@ class Embedder(Protocol):
     dimension: int
     precision: str  # "fp32" or "int8" (adapters.ml.minilm.PRECISIONS)
 
-    def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]: ...
+    def embed_windows(
+        self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,), attention: Any = None
+    ) -> list[Any]: ...
 
     def second_opinion_scores(self, texts: Sequence[str]) -> list[float]: ...
 
@@ -82,10 +84,17 @@ class MiniLMEmbedder:
                 break
         return windows
 
-    def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]:
-        """For each text, an array (windows x dimension*len(layers)): per window, the L2-normalised mean-pooled hidden
-        states of each of ``layers`` (1..6; 6 is the sentence embedding), concatenated. Windows go through the model
-        ``batch_size`` at a time: 8 is as fast as 32 on two cores and keeps about 50 MB less memory resident."""
+    def embed_windows(
+        self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,), attention: Any = None
+    ) -> list[Any]:
+        """For each text, an array (windows x features): per window, the L2-normalised mean-pooled hidden states of
+        each of ``layers`` (1..6; 6 is the sentence embedding), concatenated. Windows go through the model
+        ``batch_size`` at a time: 8 is as fast as 32 on two cores and keeps about 50 MB less memory resident.
+
+        ``attention`` (optional, float32 ``(dimension*len(layers) + 1) x H``: weights, then a bias row) adds H learned
+        attention poolings: each token's concatenated ``layers`` states give it a score per column, and the softmax of
+        those scores over the window's tokens weighs the window's last-layer states (L2-normalised, ``dimension``
+        each, appended after the means). ``ml/train_detectors.py`` learns the columns with the head."""
         torch = self._torch
         cls_id, sep_id, pad_id = (self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id)
         flat: list[list[int]] = []
@@ -94,6 +103,7 @@ class MiniLMEmbedder:
             for window in self._windows(text or " "):
                 flat.append([cls_id, *window, sep_id])
                 owner.append(index)
+        queries = None if attention is None else torch.as_tensor(attention, dtype=torch.float32)
         vectors = []
         with self._lock, torch.inference_mode():
             for start in range(0, len(flat), batch_size):
@@ -107,6 +117,8 @@ class MiniLMEmbedder:
                 for layer in layers:
                     pooled = (states[layer] * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
                     parts.append(torch.nn.functional.normalize(pooled, dim=-1))
+                if queries is not None:
+                    parts += attention_pool(torch, [states[layer] for layer in layers], mask, queries)
                 vectors.append(torch.cat(parts, dim=-1))
         matrix = torch.cat(vectors).numpy() if vectors else None
         out: list[Any] = [[] for _ in texts]
@@ -115,6 +127,22 @@ class MiniLMEmbedder:
         import numpy as np
 
         return [np.stack(rows) for rows in out]
+
+
+def attention_pool(torch: Any, states: Sequence[Any], mask: Any, queries: Any) -> list[Any]:
+    """Learned attention pooling (see ``MiniLMEmbedder.embed_windows``): ``states`` are (batch x tokens x dimension)
+    per layer, ``mask`` (batch x tokens) marks real tokens, ``queries`` is (dimension*len(states) + 1) x H. One
+    (batch x dimension) L2-normalised pooling of the last layer per column. ``ml/train_detectors.py`` trains through
+    this same function, so the served features are the trained ones."""
+    tokens = torch.cat(list(states), dim=-1)
+    scores = tokens @ queries[:-1] + queries[-1]  # batch x tokens x H
+    scores = scores.masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
+    weights = torch.softmax(scores, dim=1)
+    last = states[-1]
+    return [
+        torch.nn.functional.normalize((weights[..., column : column + 1] * last).sum(1), dim=-1)
+        for column in range(queries.shape[1])
+    ]
 
 
 class NanoGuardScorer:

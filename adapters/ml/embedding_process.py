@@ -117,8 +117,10 @@ class ProcessEmbedder:
         self.dimension = int(hello["dimension"])
         self._process = process
 
-    def embed_windows(self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,)) -> list[Any]:
-        return self._locked((list(texts), batch_size, tuple(layers)))
+    def embed_windows(
+        self, texts: Sequence[str], batch_size: int = 8, layers: Sequence[int] = (6,), attention: Any = None
+    ) -> list[Any]:
+        return self._locked((list(texts), batch_size, tuple(layers), attention))
 
     def second_opinion_scores(self, texts: Sequence[str]) -> list[float]:
         """NanoGuard's injection probability per text, computed in the child (started with a second opinion)."""
@@ -198,7 +200,7 @@ def main(argv: list[str]) -> int:
             result: Any = (
                 embedder.second_opinion_scores(message[1])
                 if message[0] == "second_opinion"
-                else embedder.embed_windows(message[0], batch_size=message[1], layers=message[2])
+                else embedder.embed_windows(message[0], batch_size=message[1], layers=message[2], attention=message[3])
             )
         except Exception as exc:  # noqa: BLE001 - one bad batch must not end the process
             result = {"error": f"{type(exc).__name__}: {exc}"}

@@ -73,6 +73,18 @@ class PromptClassifier:
         self.embedder = embedder
         heads = spec.get("heads", {"injection": spec})
         self.heads = {name: _Head(head) for name, head in heads.items()}
+        # heads with learned attention pooling: their query columns go to the embedder together, one forward pass
+        # gives every head its pooled features; each head reads the means and its own pooled columns
+        mean_width = expected
+        columns: list[np.ndarray] = []
+        for head in self.heads.values():
+            if head.attention is not None:
+                if head.attention.shape[0] != mean_width + 1:
+                    raise ValueError(f"attention queries of {head.attention.shape[0] - 1} inputs, not {mean_width}")
+                first = mean_width + embedder.dimension * sum(c.shape[1] for c in columns)
+                head.columns = np.r_[0:mean_width, first : first + embedder.dimension * head.attention.shape[1]]
+                columns.append(head.attention)
+        self.attention: np.ndarray | None = np.concatenate(columns, axis=1) if columns else None
         if "injection" not in self.heads:
             raise ValueError(f"{head_path} has no injection head")
         self.thresholds: dict[str, dict[str, float]] = {
@@ -93,7 +105,8 @@ class PromptClassifier:
                     found[text] = self._cache[text]
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:  # the embedder serialises model calls itself; the cache lock is never held across one
-            for text, windows in zip(missing, self.embedder.embed_windows(missing, layers=self.layers), strict=True):
+            features = self.embedder.embed_windows(missing, layers=self.layers, attention=self.attention)
+            for text, windows in zip(missing, features, strict=True):
                 found[text] = {name: head.probability(windows) for name, head in self.heads.items()}
             with self._cache_lock:
                 for text in missing:
@@ -106,17 +119,26 @@ class PromptClassifier:
 class _Head:
     def __init__(self, head: dict[str, Any]) -> None:
         self.kind = head.get("kind", "logistic")
-        if self.kind == "mlp":
+        # "attention_mlp": an MLP over the window means and the head's own learned attention poolings
+        self.attention: np.ndarray | None = None
+        self.columns: np.ndarray | None = None  # which feature columns are this head's (set by PromptClassifier)
+        if self.kind == "attention_mlp":
+            self.attention = np.asarray(head["attention"], dtype=np.float32).T  # (inputs + 1) x H
+        if self.kind in ("mlp", "attention_mlp"):
             self.w1 = np.asarray(head["w1"], dtype=np.float32).T
             self.b1 = np.asarray(head["b1"], dtype=np.float32)
             self.w2 = np.asarray(head["w2"], dtype=np.float32)
             self.b2 = float(head["b2"])
+            self.inputs = self.w1.shape[0]
         else:
             self.weights = np.asarray(head["weights"], dtype=np.float32)
             self.bias = float(head["bias"])
+            self.inputs = len(self.weights)
 
     def probability(self, windows: Any) -> float:
-        if self.kind == "mlp":
+        # a head over the means only reads the leading columns, beside heads with attention poolings
+        windows = windows[:, self.columns] if self.columns is not None else windows[:, : self.inputs]
+        if self.kind in ("mlp", "attention_mlp"):
             logits = np.maximum(windows @ self.w1 + self.b1, 0) @ self.w2 + self.b2
         else:
             logits = windows @ self.weights + self.bias

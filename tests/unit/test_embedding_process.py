@@ -42,6 +42,13 @@ def test_the_child_computes_what_the_proxys_process_computes(child: ProcessEmbed
         assert a.shape == b.shape
         assert np.allclose(a, b, atol=1e-5)
     assert len(theirs[1]) > 1  # a long text is cut into windows there too
+    queries = np.random.default_rng(3).normal(size=(769, 2)).astype(np.float32)  # an attention head's 2 poolings
+    theirs = child.embed_windows(TEXTS, layers=(4, 6), attention=queries)
+    ours = local.embed_windows(TEXTS, layers=(4, 6), attention=queries)
+    for a, b in zip(theirs, ours, strict=True):
+        assert a.shape[1] == 768 + 2 * 384
+        assert np.allclose(a, b, atol=1e-5)
+        assert np.allclose(np.linalg.norm(a[:, 768:1152], axis=1), 1.0, atol=1e-4)  # each pooling is normalised
 
 
 def test_the_child_runs_at_a_lower_priority_than_the_proxy(child: ProcessEmbedder) -> None:

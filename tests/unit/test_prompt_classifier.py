@@ -20,11 +20,24 @@ class FakeEmbedder:
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+        self.attention: list[Any] = []
 
-    def embed_windows(self, texts: list[str], layers: Any = (6,)) -> list[np.ndarray]:
+    def embed_windows(self, texts: list[str], layers: Any = (6,), attention: Any = None) -> list[np.ndarray]:
+        """With ``attention`` (inputs + 1 rows, one column per pooling), each window also gets, per column, a pooled
+        'vector': [column number, 1] for sentences that mention 'attack', else [column number, 0]."""
         self.calls.append(list(texts))
+        self.attention.append(attention)
+        columns = 0 if attention is None else attention.shape[1]
         return [
-            np.array([[1.0, 0.0] if "attack" in s else [0.0, 1.0] for s in t.split(".") if s.strip()]) for t in texts
+            np.array(
+                [
+                    ([1.0, 0.0] if "attack" in s else [0.0, 1.0])
+                    + [v for c in range(columns) for v in (float(c), float("attack" in s))]
+                    for s in t.split(".")
+                    if s.strip()
+                ]
+            )
+            for t in texts
         ]
 
 
@@ -80,3 +93,49 @@ def test_heads_are_served_only_by_the_encoder_precision_they_were_trained_on(tmp
     int8 = FakeEmbedder()
     int8.precision = "int8"
     assert set(PromptClassifier(int8, path).scores(["x."])[0]) == {"injection"}  # type: ignore[arg-type]
+
+
+def test_attention_heads_send_their_queries_together_and_each_reads_its_own_poolings(tmp_path: Path) -> None:
+    """Two attention heads (1 and 2 poolings) and a head over the means: one embedder call with all three query
+    columns; each attention head reads the means and its own pooled columns, the means head only the means."""
+    one_pool = {
+        "kind": "attention_mlp",
+        "attention": [[0.5, 0.5, 0.0]],  # one pooling: weights for the 2 inputs, then the bias
+        # means (2) + pooling (2): reads only the pooled 'attack' flag of its own column (column 0)
+        "w1": [[0.0, 0.0, 0.0, 8.0]],
+        "b1": [0.0],
+        "w2": [1.0],
+        "b2": -4.0,
+        "thresholds": POINTS,
+    }
+    two_pools = {
+        **one_pool,
+        "attention": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+        # means (2) + two poolings (2 each): reads the column numbers of its poolings (1 and 2: its own columns)
+        "w1": [[0.0, 0.0, 1.0, 0.0, 1.0, 0.0]],
+        "b1": [0.0],
+        "w2": [1.0],
+        "b2": 0.0,
+    }
+    means = {"kind": "logistic", "weights": [4.0, -4.0], "bias": 0.0, "thresholds": POINTS}
+    spec = {"format": 2, "layers": [6], "dimension": 2, "heads": {"injection": one_pool, "pair": two_pools, "m": means}}
+    path = tmp_path / "attention.json"
+    path.write_text(json.dumps(spec))
+    embedder = FakeEmbedder()
+    classifier = PromptClassifier(embedder, path)  # type: ignore[arg-type]
+    calm, attack = classifier.scores(["A calm sentence.", "An attack."])
+    assert len(embedder.calls) == 1 and embedder.attention[0].shape == (3, 3)
+    assert calm["injection"] == pytest.approx(1 / (1 + np.exp(4.0)))
+    assert attack["injection"] == pytest.approx(1 / (1 + np.exp(-4.0)))
+    assert calm["pair"] == pytest.approx(1 / (1 + np.exp(-3.0)))  # columns 1 and 2, not 0 and 1
+    assert calm["m"] == pytest.approx(1 / (1 + np.exp(4.0)))
+
+
+def test_attention_queries_must_fit_the_features(tmp_path: Path) -> None:
+    head = {"kind": "attention_mlp", "attention": [[1.0, 0.0]], "w1": [[0.0] * 4], "b1": [0.0], "w2": [1.0], "b2": 0.0}
+    path = tmp_path / "bad.json"
+    path.write_text(
+        json.dumps({"format": 2, "layers": [6], "dimension": 2, "heads": {"injection": {**head, "thresholds": POINTS}}})
+    )
+    with pytest.raises(ValueError, match="attention queries of 1 inputs"):
+        PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
