@@ -207,15 +207,40 @@ def second_opinion_thresholds(
     return report
 
 
+def text_weights(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels, and per text a weight: classes balanced, hard negatives OWN_BENIGN_WEIGHT times more."""
+    labels = np.array([r["label"] == "malicious" for r in rows])
+    weight = np.array([OWN_BENIGN_WEIGHT if hard_negative(r) else 1.0 for r in rows])
+    return labels, np.where(labels, weight / weight[labels].sum(), weight / weight[~labels].sum())
+
+
+def train_windows(model: Any, logits: Any, y: Any, w: Any) -> None:
+    """The training loop of every head: AdamW, EPOCHS passes over the windows in batches of 256, window-weighted
+    binary cross-entropy; ``logits(idx)`` scores the windows ``idx``."""
+    import torch
+
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-2)
+    generator = torch.Generator().manual_seed(SEED)
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(y), generator=generator)
+        for start in range(0, len(order), 256):
+            idx = order[start : start + 256]
+            loss = (
+                torch.nn.functional.binary_cross_entropy_with_logits(logits(idx), y[idx], reduction="none") * w[idx]
+            ).sum() / w[idx].sum()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    model.eval()
+
+
 def fit_head(windows: list[np.ndarray], rows: list[dict[str, Any]]) -> Any:
     """Every window is labelled as its text; classes balanced; a text weighs the same however many windows it has;
     our own benign prompts (hard negatives) weigh OWN_BENIGN_WEIGHT times more."""
     import torch
 
     torch.manual_seed(SEED)
-    labels = np.array([r["label"] == "malicious" for r in rows])
-    weight = np.array([OWN_BENIGN_WEIGHT if hard_negative(r) else 1.0 for r in rows])
-    weight = np.where(labels, weight / weight[labels].sum(), weight / weight[~labels].sum())
+    labels, weight = text_weights(rows)
     x = torch.tensor(np.concatenate(windows))
     y = torch.tensor(np.concatenate([np.full(len(w), float(lab)) for w, lab in zip(windows, labels, strict=True)]))
     w = torch.tensor(
@@ -225,22 +250,7 @@ def fit_head(windows: list[np.ndarray], rows: list[dict[str, Any]]) -> Any:
     model = torch.nn.Sequential(
         torch.nn.Dropout(DROPOUT), torch.nn.Linear(x.shape[1], HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, 1)
     )
-    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-2)
-    generator = torch.Generator().manual_seed(SEED)
-    for _ in range(EPOCHS):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(order), 256):
-            idx = order[start : start + 256]
-            loss = (
-                torch.nn.functional.binary_cross_entropy_with_logits(
-                    model(x[idx]).squeeze(-1), y[idx], reduction="none"
-                )
-                * w[idx]
-            ).sum() / w[idx].sum()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-    model.eval()
+    train_windows(model, lambda idx: model(x[idx]).squeeze(-1), y, w)
     first, second = model[1], model[3]
     return {
         "kind": "mlp",
@@ -323,29 +333,12 @@ def fit_attention_head(windows: list[list[np.ndarray]], rows: list[dict[str, Any
 
     torch.manual_seed(SEED)
     packed = _PackedWindows(windows)
-    labels = np.array([r["label"] == "malicious" for r in rows])
-    weight = np.array([OWN_BENIGN_WEIGHT if hard_negative(r) else 1.0 for r in rows])
-    weight = np.where(labels, weight / weight[labels].sum(), weight / weight[~labels].sum())
+    labels, weight = text_weights(rows)
     counts = np.array([len(w) for w in windows])
     y = torch.tensor(np.repeat(labels, counts).astype(np.float32))
     w = torch.tensor(np.repeat(weight / counts, counts), dtype=torch.float32)
     model = _attention_model(384 * len(LAYERS), ATTENTION_POOLS)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-2)
-    generator = torch.Generator().manual_seed(SEED)
-    for _ in range(EPOCHS):
-        order = torch.randperm(len(y), generator=generator)
-        for start in range(0, len(order), 256):
-            idx = order[start : start + 256]
-            loss = (
-                torch.nn.functional.binary_cross_entropy_with_logits(
-                    model(*packed.batch(idx)), y[idx], reduction="none"
-                )
-                * w[idx]
-            ).sum() / w[idx].sum()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-    model.eval()
+    train_windows(model, lambda idx: model(*packed.batch(idx)), y, w)
     first, second = model.mlp[1], model.mlp[3]
     queries = torch.cat([model.query.weight.detach().T, model.query.bias.detach()[None, :]])  # (inputs + 1) x H
     return {
