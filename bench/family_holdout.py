@@ -7,8 +7,10 @@ recall on its attacks and the share of its look-alikes flagged (security_score >
 The target of issue 17 is recall >= 0.6 for every family. The rules are not held out: they are hand-written, and some
 were written with these families in view (so this measures the heads' generalisation, not the rules').
 
-Results: ``bench/results/family_holdout.json``. Takes about a minute per family on two cores once the embedding cache
-(ml/.cache) is filled by a first ``just train-detectors``.
+By default the held-out heads come from the folds a full ``just train-detectors`` keeps (ml/.cache/folds_fp32): the
+fold that held a family out trained exactly the heads a retrain without it would ship; only its thresholds differ
+slightly (see ``ml.train_detectors.held_out_head_file``). That takes a few minutes per family. ``--retrain`` retrains
+per family instead (about an hour each with the attention head). Results: ``bench/results/family_holdout.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.eval_cli import evaluate_with
 from ml.corpus import read_jsonl
+from ml.train_detectors import SECOND_OPINION_CACHE, SecondOpinionCache, held_out_head_file
 from ml.train_detectors import main as train
 
 FAMILIES = Path(__file__).resolve().parent.parent / "ml" / "data" / "family_prompts.jsonl"
@@ -49,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operating-point", default="balanced")
     parser.add_argument("--second-opinion", default="nanoguard", choices=("none", "nanoguard"))
     parser.add_argument("--out", default="bench/results/family_holdout.json")
+    parser.add_argument(
+        "--retrain", action="store_true", help="retrain per family rather than use the folds of the last full training"
+    )
     args = parser.parse_args(argv)
     rows = read_jsonl(FAMILIES)
     families = args.family or sorted({r["family"] for r in rows})
@@ -56,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for family in families:
             head = Path(tmp) / f"{family}.json"
-            train(["--out", str(head), "--exclude-source", f"family_{family}"])
+            if args.retrain:
+                train(["--out", str(head), "--exclude-source", f"family_{family}"])
+            else:
+                second = SecondOpinionCache(SECOND_OPINION_CACHE) if args.second_opinion == "nanoguard" else None
+                head.write_text(json.dumps(held_out_head_file(f"family_{family}", second_opinion=second)))
             result = evaluate_with(
                 [r for r in rows if r["family"] == family],
                 analyzer_with(head, args.operating_point, args.second_opinion),
@@ -74,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
-            {"operating_point": args.operating_point, "second_opinion": args.second_opinion, "families": report},
+            {
+                "operating_point": args.operating_point,
+                "second_opinion": args.second_opinion,
+                "heads": "retrained without the family" if args.retrain else "the full training's fold without it",
+                "families": report,
+            },
             indent=2,
         )
     )

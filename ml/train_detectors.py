@@ -51,6 +51,8 @@ OPERATING_FPR = {"high_recall": 0.05, "balanced": 0.02, "high_precision": 0.005}
 # NanoGuard's bars tried for the second opinion (security_analysis.second_opinion); see second_opinion_thresholds
 SECOND_OPINION_BARS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 SECOND_OPINION_CACHE = ROOT / "ml" / ".cache" / "nanoguard.npz"
+# a full training keeps each leave-one-source-out fold's head here (folds_{precision}/), for `just bench family_holdout`
+FOLDS = ROOT / "ml" / ".cache" / "folds"
 # sources that are one origin in different files are held out together
 GROUPS = {
     "injection_samples": "curated",
@@ -402,10 +404,42 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * (len(labels) - positives)))
 
 
+def operating_thresholds(unseen: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Per operating point, the lowest head threshold that flags no more of the unseen-source benign scores than the
+    point's false-positive budget (never below 0.5)."""
+    benign = np.sort(unseen[~labels])
+    return {
+        point: round(
+            min(
+                max(float(benign[min(len(benign) - 1, int(np.ceil((1 - fpr) * len(benign))) - 1)]), 0.5) + 1e-6,
+                0.999999,
+            ),
+            6,
+        )
+        for point, fpr in OPERATING_FPR.items()
+    }
+
+
+def task_rows(task: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A head's training rows: every benign prompt, and the attacks of its task."""
+    return [r for r in rows if r["label"] == "benign" or r["task"] == task]
+
+
+def text_keys(rows: list[dict[str, Any]]) -> list[str]:
+    return [hashlib.sha1(r["text"].encode()).hexdigest() for r in rows]
+
+
 def train_task(
-    task: str, rows: list[dict[str, Any]], cache: TokenStateCache, second_opinion: SecondOpinionCache | None = None
+    task: str,
+    rows: list[dict[str, Any]],
+    cache: TokenStateCache,
+    second_opinion: SecondOpinionCache | None = None,
+    folds: Path | None = None,
 ) -> dict[str, Any]:
-    rows = [r for r in rows if r["label"] == "benign" or r["task"] == task]
+    """Leave-one-source-out scores and thresholds, then the head trained on everything. With ``folds``, each fold's
+    head and the unseen-source scores are kept there (``held_out_head_file`` builds a family's held-out head file
+    from them)."""
+    rows = task_rows(task, rows)
     tokens = cache.windows([r["text"] for r in rows])
     attention = HEAD_KIND[task] == "attention_mlp"
     windows: list[Any] = tokens if attention else window_means(tokens)
@@ -421,13 +455,15 @@ def train_task(
             [r for r, i in zip(rows, inside, strict=True) if not i],
         )
         unseen[inside] = score_with(head, [w for w, i in zip(windows, inside, strict=True) if i])
+        if folds is not None:
+            (folds / task).mkdir(parents=True, exist_ok=True)
+            (folds / task / f"{group}.json").write_text(json.dumps(head))
         print(f"{task}: scored held-out {group}")
-    benign = np.sort(unseen[~labels])
-    thresholds = {}
+    if folds is not None:
+        np.savez(folds / f"{task}_unseen.npz", unseen=unseen, keys=np.array(text_keys(rows)))
+    thresholds = operating_thresholds(unseen, labels)
     report: dict[str, Any] = {"unseen_source_auc": round(auc(unseen, labels), 4)}
-    for point, fpr in OPERATING_FPR.items():
-        threshold = float(benign[min(len(benign) - 1, int(np.ceil((1 - fpr) * len(benign))) - 1)])
-        thresholds[point] = round(min(max(threshold, 0.5) + 1e-6, 0.999999), 6)
+    for point in OPERATING_FPR:
         report[point] = {
             "threshold": thresholds[point],
             "unseen_source_recall": round(float((unseen[labels] >= thresholds[point]).mean()), 4),
@@ -453,6 +489,62 @@ def train_task(
         )
     head = fit(windows, rows)
     return {**head, "thresholds": thresholds, "leave_one_source_out": report, "rows": len(rows), **extra}
+
+
+def head_file(heads: dict[str, Any], precision: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "format": 2,
+        "model": MODEL_NAME,
+        "encoder_precision": precision,
+        "layers": list(LAYERS),
+        "dimension": 384 * len(LAYERS),
+        "window_tokens": 256,
+        "heads": heads,
+        "trained_on": sorted({r["source"] for r in rows}),
+        "held_out": sorted(p.stem for p in DATASETS.glob("*.jsonl") if p.stem not in TRAIN_FILES),
+        "seed": SEED,
+        "created": dt.date.today().isoformat(),
+    }
+
+
+def fold_dir(precision: str) -> Path:
+    return FOLDS.with_name(f"{FOLDS.name}_{precision}")
+
+
+def held_out_head_file(
+    source: str,
+    precision: str = PRECISION,
+    folds: Path | None = None,
+    second_opinion: SecondOpinionCache | None = None,
+) -> dict[str, Any]:
+    """The head file ``just train-detectors --exclude-source <source>`` would write, from the folds a full training
+    kept, for a source that is its own group (each attack family is): its heads are that training's heads exactly
+    (the fold that held the source out trained on the same rows, in the same order, with the same seed). Its
+    thresholds come from the full training's unseen-source scores without the source's rows; there, the heads that
+    scored the other groups had seen the source, so the thresholds are close to a retrain's, not identical."""
+    folds = folds or fold_dir(precision)
+    rows = [r for r in training_rows() if r["source"] != source]
+    if any(group_of(r) == source for r in rows):
+        raise ValueError(f"{source} shares its group with other sources: retrain without it instead")
+    heads: dict[str, Any] = {}
+    for task in HEAD_KIND:
+        everything = task_rows(task, training_rows())
+        kept = np.load(folds / f"{task}_unseen.npz")
+        if kept["keys"].tolist() != text_keys(everything):
+            raise ValueError(f"the folds in {folds} are from other training data: rerun `just train-detectors`")
+        outside = np.array([r["source"] != source for r in everything])
+        unseen = kept["unseen"][outside]
+        labels = np.array([r["label"] == "malicious" for r in everything])[outside]
+        thresholds = operating_thresholds(unseen, labels)
+        head = json.loads((folds / task / f"{source}.json").read_text())
+        extra: dict[str, Any] = {}
+        if task == "injection" and second_opinion is not None:
+            texts = [r["text"] for r, o in zip(everything, outside, strict=True) if o]
+            extra["second_opinion"] = second_opinion_thresholds(
+                unseen, labels, texts, thresholds["high_recall"], second_opinion
+            )
+        heads[task] = {**head, "thresholds": thresholds, "rows": int(outside.sum()), **extra}
+    return head_file(heads, precision, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -484,29 +576,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"training rows {len(rows)}{without}")
     cache = TokenStateCache(TOKEN_CACHE, args.precision)
     second = SecondOpinionCache(SECOND_OPINION_CACHE) if args.second_opinion else None
+    folds = None if args.exclude_source else fold_dir(args.precision)
     heads = {
-        "injection": train_task("injection", rows, cache, second),
-        "harmful": train_task("harmful", rows, cache),
+        "injection": train_task("injection", rows, cache, second, folds),
+        "harmful": train_task("harmful", rows, cache, folds=folds),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "format": 2,
-                "model": MODEL_NAME,
-                "encoder_precision": args.precision,
-                "layers": list(LAYERS),
-                "dimension": 384 * len(LAYERS),
-                "window_tokens": 256,
-                "heads": heads,
-                "trained_on": sorted({r["source"] for r in rows}),
-                "held_out": sorted(p.stem for p in DATASETS.glob("*.jsonl") if p.stem not in TRAIN_FILES),
-                "seed": SEED,
-                "created": dt.date.today().isoformat(),
-            }
-        )
-    )
+    out.write_text(json.dumps(head_file(heads, args.precision, rows)))
     print(f"wrote {out} in {time.perf_counter() - started:.0f}s")
     return 0
 
