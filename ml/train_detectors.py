@@ -440,6 +440,8 @@ def train_task(
     head and the unseen-source scores are kept there (``held_out_head_file`` builds a family's held-out head file
     from them)."""
     rows = task_rows(task, rows)
+    if folds is not None:  # an interrupted run must not leave old scores beside new fold heads
+        (folds / f"{task}_unseen.npz").unlink(missing_ok=True)
     tokens = cache.windows([r["text"] for r in rows])
     attention = HEAD_KIND[task] == "attention_mlp"
     windows: list[Any] = tokens if attention else window_means(tokens)
@@ -523,12 +525,15 @@ def held_out_head_file(
     thresholds come from the full training's unseen-source scores without the source's rows; there, the heads that
     scored the other groups had seen the source, so the thresholds are close to a retrain's, not identical."""
     folds = folds or fold_dir(precision)
-    rows = [r for r in training_rows() if r["source"] != source]
+    corpus = training_rows()
+    rows = [r for r in corpus if r["source"] != source]
     if any(group_of(r) == source for r in rows):
         raise ValueError(f"{source} shares its group with other sources: retrain without it instead")
     heads: dict[str, Any] = {}
     for task in HEAD_KIND:
-        everything = task_rows(task, training_rows())
+        everything = task_rows(task, corpus)
+        if not (folds / f"{task}_unseen.npz").exists():
+            raise ValueError(f"no complete training kept its folds in {folds}: run `just train-detectors`")
         kept = np.load(folds / f"{task}_unseen.npz")
         if kept["keys"].tolist() != text_keys(everything):
             raise ValueError(f"the folds in {folds} are from other training data: rerun `just train-detectors`")

@@ -105,3 +105,20 @@ def test_the_head_file_of_a_fold_loads_in_the_proxy_format(small_training: Any, 
     held_out = json.loads(json.dumps(training.held_out_head_file("family_delta", folds=tmp_path)))
     assert held_out["format"] == 2 and set(held_out["heads"]) == set(training.HEAD_KIND)
     assert set(held_out["heads"]["injection"]["thresholds"]) == set(training.OPERATING_FPR)
+
+
+def test_an_interrupted_training_leaves_no_folds_to_use(
+    small_training: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = _Cache()
+    for task in training.HEAD_KIND:
+        training.train_task(task, small_training, cache, folds=tmp_path)  # type: ignore[arg-type]
+
+    def interrupted(*_: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "fit_head", interrupted)  # the harmful head's training stops at its first fold
+    with pytest.raises(KeyboardInterrupt):
+        training.train_task("harmful", small_training, cache, folds=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no complete training"):
+        training.held_out_head_file("family_gamma", folds=tmp_path)
