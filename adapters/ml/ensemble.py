@@ -85,6 +85,10 @@ class PromptClassifier:
                 head.columns = np.r_[0:mean_width, first : first + embedder.dimension * head.attention.shape[1]]
                 columns.append(head.attention)
         self.attention: np.ndarray | None = np.concatenate(columns, axis=1) if columns else None
+        for name, head in self.heads.items():  # a mis-sized head would otherwise fail on every prompt, not here
+            reads = mean_width if head.columns is None else len(head.columns)
+            if head.inputs != reads:
+                raise ValueError(f"head {name!r} takes {head.inputs} inputs, but its features are {reads} wide")
         if "injection" not in self.heads:
             raise ValueError(f"{head_path} has no injection head")
         self.thresholds: dict[str, dict[str, float]] = {

@@ -139,3 +139,21 @@ def test_attention_queries_must_fit_the_features(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="attention queries of 1 inputs"):
         PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # one pooling: means (2) + pooled (2) = 4 inputs, but the MLP takes 2
+        {"kind": "attention_mlp", "attention": [[1.0, 0.0, 0.0]], "w1": [[0.0] * 2], "b1": [0.0], "w2": [1.0]},
+        # a head over the means (2 wide) with 3 weights
+        {"kind": "mlp", "w1": [[0.0] * 3], "b1": [0.0], "w2": [1.0]},
+        {"kind": "logistic", "weights": [1.0, 0.0, 0.0], "bias": 0.0},
+    ],
+)
+def test_a_head_whose_inputs_do_not_fit_its_features_refuses_to_load(tmp_path: Path, head: dict[str, Any]) -> None:
+    path = tmp_path / "bad.json"
+    spec = {"injection": {**head, "b2": 0.0, "thresholds": POINTS}}
+    path.write_text(json.dumps({"format": 2, "layers": [6], "dimension": 2, "heads": spec}))
+    with pytest.raises(ValueError, match="inputs, but its features are"):
+        PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
