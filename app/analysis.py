@@ -63,6 +63,7 @@ def load_ensemble(config: ProxyConfig, regex: RegexSecurityAnalyzer) -> tuple[Se
             harmful_requests=config.security_analysis.harmful_requests_enabled,
             isolation=config.security_analysis.ml_isolation,
             second_opinion=config.security_analysis.second_opinion,
+            rule_veto=config.security_analysis.rule_veto,
         )
     except Exception as exc:  # noqa: BLE001 - any load failure means regex-only, reported in /health
         log.error("ML detectors failed to load, running regex-only: %s", exc)

@@ -53,6 +53,7 @@ def make_analyzer(
     operating_point: str = "balanced",
     over_defence: bool = False,
     second_opinion: str = "nanoguard",
+    rule_veto: bool = True,
 ) -> SecurityAnalyzer:
     config = ProxyConfig(
         security_analysis=SecurityAnalysisSettings(
@@ -60,6 +61,7 @@ def make_analyzer(
             operating_point=operating_point,
             over_defence=over_defence,
             second_opinion=second_opinion,
+            rule_veto=rule_veto,
         )
     )
     analyzer: SecurityAnalyzer = build_analyzer(config)
@@ -77,8 +79,9 @@ def evaluate(
     operating_point: str = "balanced",
     over_defence: bool = False,
     second_opinion: str = "nanoguard",
+    rule_veto: bool = True,
 ) -> dict[str, Any]:
-    result = evaluate_with(rows, make_analyzer(analyzer_name, operating_point, over_defence, second_opinion))
+    result = evaluate_with(rows, make_analyzer(analyzer_name, operating_point, over_defence, second_opinion, rule_veto))
     return {**result, "analyzer": analyzer_name}
 
 
@@ -142,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         default="nanoguard",
         help="ensemble: NanoGuard's second opinion on borderline injection scores (security_analysis.second_opinion)",
     )
+    parser.add_argument(
+        "--no-rule-veto",
+        dest="rule_veto",
+        action="store_false",
+        help="ensemble: every rule hit stands, even where the model disagrees (security_analysis.rule_veto: false)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
@@ -152,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2
     try:
-        result = evaluate(rows, args.analyzer, args.operating_point, args.over_defence, args.second_opinion)
+        result = evaluate(
+            rows, args.analyzer, args.operating_point, args.over_defence, args.second_opinion, args.rule_veto
+        )
     except RuntimeError as exc:
         print(f"llmtrace-eval: {exc}", file=sys.stderr)
         return 2

@@ -138,6 +138,10 @@ class SecurityAnalysisSettings:
     # spends the operating point's false-positive budget (default on; see architecture.md for the evidence). "none":
     # the head decides alone at the plain threshold.
     second_opinion: str = "nanoguard"
+    # a non-Critical injection or jailbreak rule hit on text the injection head scores under the head file's
+    # rule_veto.below (chosen in training) is kept as Low evidence (voting_result=model_disagrees) and does not flag;
+    # false: every rule hit stands, as in the original. Needs ml_enabled (the rules alone cannot be overruled).
+    rule_veto: bool = True
 
 
 @attrs.frozen(kw_only=True)

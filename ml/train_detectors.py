@@ -32,6 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from adapters.ml.embedder import MODEL_NAME, MiniLMEmbedder  # noqa: E402
+from domain.findings import security_score  # noqa: E402
+from domain.security.analyzer import RegexSecurityAnalyzer  # noqa: E402
+from domain.security.ensemble import combine, vetoable  # noqa: E402
 from ml.corpus import DATASETS, TRAIN_FILES, training_rows  # noqa: E402
 
 OUT = ROOT / "adapters" / "ml" / "weights" / "injection_head.json"
@@ -51,6 +54,10 @@ OPERATING_FPR = {"high_recall": 0.05, "balanced": 0.02, "high_precision": 0.005}
 # NanoGuard's bars tried for the second opinion (security_analysis.second_opinion); see second_opinion_thresholds
 SECOND_OPINION_BARS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 SECOND_OPINION_CACHE = ROOT / "ml" / ".cache" / "nanoguard.npz"
+# the rule veto (security_analysis.rule_veto): the injection scores tried as the line under which a rule hit is
+# overruled, and the recall the veto may cost on the leave-one-source-out scores; see rule_veto
+VETO_FLOORS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
+VETO_RECALL_BUDGET = 0.015
 # a full training keeps each leave-one-source-out fold's head here (folds_{precision}/), for `just bench family_holdout`
 FOLDS = ROOT / "ml" / ".cache" / "folds"
 # sources that are one origin in different files are held out together
@@ -206,6 +213,51 @@ def second_opinion_thresholds(
             points[point] = {"bar": bar, **{k: v for k, v in bars[str(bar)].items() if k != "within_budget"}}
     report = {"model": "nanoguard", "asked_from": floor, "points": points, "bars_tried": tried}
     print("second opinion", json.dumps(report, indent=1))
+    return report
+
+
+def rule_verdicts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per text, as the proxy's rules see it with no model finding: flagged (security score >= 50), and still flagged
+    once every hit the model may overrule (``vetoable``) is set aside."""
+    rules = RegexSecurityAnalyzer()
+    flagged, standing = [], []
+    for text in texts:
+        found = combine(rules.analyze_request(text), [])
+        flagged.append((security_score(found) or 0) >= 50)
+        standing.append((security_score(f for f in found if not vetoable(f)) or 0) >= 50)
+    return np.array(flagged), np.array(standing)
+
+
+def rule_veto(unseen: np.ndarray, rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """The line under which the injection head overrules a rule hit (served with ``security_analysis.rule_veto``).
+    On the leave-one-source-out scores, a text is flagged when the head clears ``threshold`` (balanced) or the rules
+    flag it, their overruled hits set aside where the head scores under the line. The line kept is the highest of
+    VETO_FLOORS that costs at most VETO_RECALL_BUDGET of that recall; each one tried is reported with the share of
+    benign prompts flagged (all, and the hard negatives written here). Nothing from a reporting file is used."""
+    labels = np.array([r["label"] == "malicious" for r in rows])
+    hard = np.array([hard_negative(r) for r in rows])
+    flagged, standing = rule_verdicts([r["text"] for r in rows])
+    head = unseen >= threshold
+
+    def served(below: float) -> np.ndarray:
+        return head | np.where(unseen < below, standing, flagged)
+
+    def measured(flags: np.ndarray) -> dict[str, float]:
+        return {
+            "unseen_source_recall": round(float(flags[labels].mean()), 4),
+            "benign_flagged": round(float(flags[~labels].mean()), 4),
+            "hard_negatives_flagged": round(float(flags[hard].mean()), 4) if hard.any() else 0.0,
+        }
+
+    without = measured(served(0.0))
+    tried = {str(below): measured(served(below)) for below in VETO_FLOORS}
+    fits = [
+        b
+        for b in VETO_FLOORS
+        if tried[str(b)]["unseen_source_recall"] >= without["unseen_source_recall"] - VETO_RECALL_BUDGET
+    ]
+    report = {"below": max(fits) if fits else 0.0, "without_veto": without, "tried": tried}
+    print("rule veto", json.dumps(report, indent=1))
     return report
 
 
@@ -489,6 +541,8 @@ def train_task(
         extra["second_opinion"] = second_opinion_thresholds(
             unseen, labels, texts, thresholds["high_recall"], second_opinion
         )
+    if task == "injection":
+        extra["rule_veto"] = rule_veto(unseen, rows, thresholds["balanced"])
     head = fit(windows, rows)
     return {**head, "thresholds": thresholds, "leave_one_source_out": report, "rows": len(rows), **extra}
 
@@ -548,6 +602,9 @@ def held_out_head_file(
             extra["second_opinion"] = second_opinion_thresholds(
                 unseen, labels, texts, thresholds["high_recall"], second_opinion
             )
+        if task == "injection":
+            kept_rows = [r for r, o in zip(everything, outside, strict=True) if o]
+            extra["rule_veto"] = rule_veto(unseen, kept_rows, thresholds["balanced"])
         heads[task] = {**head, "thresholds": thresholds, "rows": int(outside.sum()), **extra}
     return head_file(heads, precision, rows)
 

@@ -30,7 +30,6 @@ from adapters.ml.toxicity import ProfanityToxicityScorer
 from domain.findings import SecurityFinding
 from domain.security.analyzer import RegexSecurityAnalyzer
 from domain.security.ensemble import (
-    VOTED_TYPES,
     combine,
     harmful_request_finding,
     hidden_payloads,
@@ -38,6 +37,8 @@ from domain.security.ensemble import (
     ml_finding,
     ml_toxicity,
     second_opinion_finding,
+    veto_rules,
+    votes,
 )
 from domain.security.normalise import normalise
 from domain.security.pii import PiiMatch
@@ -96,6 +97,8 @@ class PromptClassifier:
         }
         # the fused rule for security_analysis.second_opinion (ml/train_detectors.py second_opinion_thresholds)
         self.second_opinion: dict[str, Any] | None = heads["injection"].get("second_opinion")
+        # the injection score under which a rule hit is overruled (ml/train_detectors.py rule_veto)
+        self.rule_veto: dict[str, Any] | None = heads["injection"].get("rule_veto")
         self.head_path = head_path
         self._cache: collections.OrderedDict[str, dict[str, float]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()  # post-hoc analysis and enforcement call from different threads
@@ -163,6 +166,7 @@ class EnsembleSecurityAnalyzer:
         toxicity_threshold: float = 0.7,
         harmful_requests: bool = True,
         second_opinion: bool = False,
+        rule_veto: bool = True,
     ) -> None:
         self.regex = regex
         self.entity_finder = entity_finder
@@ -194,6 +198,15 @@ class EnsembleSecurityAnalyzer:
                 self.threshold = float(rule["threshold"])
                 self.second_opinion_floor = float(fused["asked_from"])
                 self.second_opinion_bar = float(rule["bar"])
+        # a rule hit the head scores under this is overruled (domain.security.ensemble.veto_rules)
+        self.rule_veto_below: float | None = None
+        if rule_veto and classifier.rule_veto is not None:
+            self.rule_veto_below = float(classifier.rule_veto["below"])
+        elif rule_veto:
+            log.warning(
+                "rule veto: %s has no rule_veto (retrain with `just train-detectors`); every rule hit stands",
+                classifier.head_path.name,
+            )
         self.harmful_threshold = (
             classifier.thresholds["harmful"][operating_point]
             if harmful_requests and "harmful" in classifier.thresholds
@@ -222,6 +235,7 @@ class EnsembleSecurityAnalyzer:
         harmful_requests: bool = True,
         isolation: str = "process",
         second_opinion: str = "nanoguard",
+        rule_veto: bool = True,
     ) -> tuple[EnsembleSecurityAnalyzer, float]:
         """Load every enabled model (seconds; call from a worker thread). Any failure raises: the caller runs
         regex-only and reports the reason."""
@@ -246,6 +260,7 @@ class EnsembleSecurityAnalyzer:
             toxicity_threshold=toxicity_threshold,
             harmful_requests=harmful_requests,
             second_opinion=second_opinion != "none",
+            rule_veto=rule_veto,
         )
         # first inference allocates; do it at load time
         analyzer.classifier.scores(["warm-up"])
@@ -278,6 +293,7 @@ class EnsembleSecurityAnalyzer:
             "ml_threshold": self.threshold,
             "harmful_request_threshold": self.harmful_threshold,
             "over_defence": self.over_defence,
+            "rule_veto_below": self.rule_veto_below,
             "second_opinion": (
                 {
                     "model": SECOND_OPINION_DETECTOR,
@@ -300,7 +316,8 @@ class EnsembleSecurityAnalyzer:
         if fast or not text:
             return regex
         scores = self.classifier.scores([normalise(text)])[0]
-        rules_agree = any(f.finding_type in VOTED_TYPES for f in regex)
+        regex = veto_rules(regex, scores["injection"], self.rule_veto_below)
+        rules_agree = any(votes(f) for f in regex)
         bar = self.threshold if rules_agree else self.solo_threshold
         finding = ml_finding(scores["injection"], bar, DETECTOR, now)
         if finding is None and not rules_agree:

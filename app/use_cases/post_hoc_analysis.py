@@ -146,6 +146,12 @@ def with_post_hoc_evidence(prior: Sequence[SecurityFinding], found: Sequence[Sec
                     **finding.metadata,
                     "post_hoc_severity": strongest.severity.value,
                     "post_hoc_confidence": f"{strongest.confidence:.2f}",
+                    # e.g. model_disagrees: a rule hit that blocked on the fast path, overruled by the models
+                    **(
+                        {"post_hoc_voting_result": strongest.metadata["voting_result"]}
+                        if "voting_result" in strongest.metadata
+                        else {}
+                    ),
                 },
             )
         out.append(finding)

@@ -4,7 +4,8 @@ Ballots: the regex analyzer and the ML classifier. When both find an injection, 
 confidence, takes the higher severity and is marked ``voting_result=majority``. When only one does, its injection
 findings are marked ``single_detector`` (the span score caps them at 60: still flagged, but below the default
 alerting score of 70). High-precision types (shell, SQL, exfiltration) and Critical pattern matches are decisive on
-their own and bypass the vote.
+their own and bypass the vote. A rule hit the model positively disagrees with (``veto_rules``) is kept as Low
+evidence and does not vote.
 """
 
 from __future__ import annotations
@@ -129,13 +130,58 @@ def harmful_request_finding(
     )
 
 
+MODEL_DISAGREES = "model_disagrees"
+
+
+def vetoable(finding: SecurityFinding) -> bool:
+    """A rule hit the model may overrule: a voted type, below Critical, found in the text as written (a hit on a
+    decoded payload is about text the model did not read)."""
+    return (
+        finding.finding_type in VOTED_TYPES
+        and finding.severity < Severity.CRITICAL
+        and "decoded_from" not in finding.metadata
+    )
+
+
+def veto_rules(regex: list[SecurityFinding], injection_score: float, below: float | None) -> list[SecurityFinding]:
+    """Rule hits the model positively disagrees with (its injection score under ``below``, chosen in training) stay
+    as evidence but stop flagging: Low, ``voting_result=model_disagrees``, the rule's own severity in
+    ``rule_severity``. A trigger word in a benign sentence ("ignore the old tax rules") is the rules' commonest false
+    positive; Critical patterns, shell/SQL/exfiltration and hits on decoded payloads are never overruled."""
+    if below is None or injection_score >= below:
+        return regex
+    return [
+        attrs.evolve(
+            f,
+            severity=Severity.LOW,
+            requires_alert=False,
+            metadata={
+                **f.metadata,
+                "voting_result": MODEL_DISAGREES,
+                "rule_severity": f.severity.value,
+                "ml_score": f"{injection_score:.4f}",
+                "ml_veto_below": f"{below:.4f}",
+            },
+        )
+        if vetoable(f)
+        else f
+        for f in regex
+    ]
+
+
+def votes(finding: SecurityFinding) -> bool:
+    """A rule finding that takes part in the vote (a voted type the model has not overruled)."""
+    return finding.finding_type in VOTED_TYPES and finding.metadata.get("voting_result") != MODEL_DISAGREES
+
+
 def combine(regex: list[SecurityFinding], ml: list[SecurityFinding]) -> list[SecurityFinding]:
-    voted_regex = [f for f in regex if f.finding_type in VOTED_TYPES]
+    """Rule findings the model overruled (``veto_rules``) pass through as they are: they neither vote nor flag."""
+    voted_regex = [f for f in regex if votes(f)]
     out: list[SecurityFinding] = []
     if voted_regex and ml:
         top = max(f.severity for f in (*voted_regex, *ml))
         for finding in regex:
-            if finding.finding_type in VOTED_TYPES:
+            if votes(finding):
                 finding = attrs.evolve(
                     finding,
                     confidence=min(round(finding.confidence + 0.1, 4), 1.0),
@@ -159,7 +205,7 @@ def combine(regex: list[SecurityFinding], ml: list[SecurityFinding]) -> list[Sec
         )
         return out
     for finding in regex:
-        if finding.finding_type in VOTED_TYPES:
+        if votes(finding):
             if finding.severity is Severity.CRITICAL:
                 finding = attrs.evolve(finding, metadata={**finding.metadata, "voting_bypass": "critical_pattern"})
             else:
