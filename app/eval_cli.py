@@ -18,10 +18,11 @@ from typing import Any
 
 from app.analysis import build_analyzer, load_ensemble
 from app.settings import ProxyConfig, SecurityAnalysisSettings
-from domain.findings import security_score
+from domain.findings import SecurityFinding, security_score
 from ports.security import SecurityAnalyzer
 
 FLAG_SCORE = 50
+MODEL_FINDING_TYPES = frozenset({"ml_prompt_injection", "harmful_request"})  # raised by the heads, not the rules
 
 
 class DatasetError(Exception):
@@ -85,16 +86,29 @@ def evaluate(
     return {**result, "analyzer": analyzer_name}
 
 
+def flagging_detectors(findings: list[SecurityFinding]) -> str:
+    """Which side raised the findings that flag a text: ``rules``, ``model`` or ``rules+model``."""
+    sides = {
+        "model" if f.finding_type in MODEL_FINDING_TYPES else "rules"
+        for f in findings
+        if (security_score([f]) or 0) >= FLAG_SCORE
+    }
+    return "+".join(sorted(sides, key=["rules", "model"].index))
+
+
 def evaluate_with(rows: list[dict[str, Any]], analyzer: SecurityAnalyzer) -> dict[str, Any]:
     tp = fp = tn = fn = 0
     per_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     benign_per_category: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     latencies = []
+    flagged_by: collections.Counter[str] = collections.Counter()
     for row in rows:
         started = time.perf_counter()
         findings = analyzer.analyze_request(row["text"])
         latencies.append((time.perf_counter() - started) * 1000)
         flagged = (security_score(findings) or 0) >= FLAG_SCORE
+        if flagged:
+            flagged_by[flagging_detectors(findings)] += 1
         malicious = row["label"] == "malicious"
         kind = str(row.get("family") or row.get("category") or "uncategorised")
         tally = per_category[kind] if malicious else benign_per_category[kind]
@@ -124,6 +138,7 @@ def evaluate_with(rows: list[dict[str, Any]], analyzer: SecurityAnalyzer) -> dic
         "fpr": round(fp / (fp + tn), 4) if fp + tn else 0.0,
         "per_category_recall": {k: round(v[0] / v[1], 4) for k, v in sorted(per_category.items())},
         "per_category_benign_flagged": {k: round(v[0] / v[1], 4) for k, v in sorted(benign_per_category.items())},
+        "flagged_by": dict(sorted(flagged_by.items())),
         "latency_p50_ms": round(statistics.median(ordered), 3) if ordered else 0.0,
         "latency_p99_ms": round(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))], 3)
         if ordered

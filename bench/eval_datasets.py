@@ -51,10 +51,17 @@ def pooled(results: dict[str, dict[str, Any]], files: set[str]) -> dict[str, Any
     }
 
 
-def run(directory: Path, analyzer_name: str, operating_point: str, second_opinion: str = "nanoguard") -> dict[str, Any]:
-    analyzer = make_analyzer(analyzer_name, operating_point, second_opinion=second_opinion)
+def run(
+    directory: Path,
+    analyzer_name: str,
+    operating_point: str,
+    second_opinion: str = "nanoguard",
+    rule_veto: bool = True,
+) -> dict[str, Any]:
+    analyzer = make_analyzer(analyzer_name, operating_point, second_opinion=second_opinion, rule_veto=rule_veto)
     results = {}
-    print(f"\n{analyzer_name}, operating point {operating_point}, second opinion {second_opinion}")
+    veto = "on" if rule_veto else "off"
+    print(f"\n{analyzer_name}, operating point {operating_point}, second opinion {second_opinion}, rule veto {veto}")
     print(f"{'file':24} {'n':>5} {'prec':>6} {'recall':>6} {'fpr':>6} {'flagged':>7} {'p50 ms':>7}")
     for path in [*sorted(directory.glob("*.jsonl")), *sorted(OWN_EVAL.glob("*.jsonl"))]:
         r = evaluate_with(load_dataset(path), analyzer)
@@ -63,7 +70,7 @@ def run(directory: Path, analyzer_name: str, operating_point: str, second_opinio
         seen = " (trained on)" if path.stem in TRAINED_ON else ""
         print(
             f"{path.stem:24} {r['samples']:>5} {r['precision']:>6.3f} {r['recall']:>6.3f} {r['fpr']:>6.3f} "
-            f"{flagged:>7.1%} {r['latency_p50_ms']:>7.3f}{seen}"
+            f"{flagged:>7.1%} {r['latency_p50_ms']:>7.3f}{seen}  {r['flagged_by']}"
         )
     unseen = set(results) - TRAINED_ON - OWN
     summary: dict[str, Any] = {
@@ -90,10 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         "--operating-point", default="balanced", choices=("high_recall", "balanced", "high_precision", "all")
     )
     parser.add_argument("--second-opinion", default="nanoguard", choices=("none", "nanoguard"))
+    parser.add_argument(
+        "--no-rule-veto", dest="rule_veto", action="store_false", help="every rule hit stands (rule_veto: false)"
+    )
     parser.add_argument("--out", default="bench/results/eval.json")
     args = parser.parse_args(argv)
     points = ["high_recall", "balanced", "high_precision"] if args.operating_point == "all" else [args.operating_point]
-    report = {point: run(Path(args.dir), args.analyzer, point, args.second_opinion) for point in points}
+    report = {point: run(Path(args.dir), args.analyzer, point, args.second_opinion, args.rule_veto) for point in points}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

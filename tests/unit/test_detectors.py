@@ -280,6 +280,7 @@ def test_eval_cli(tmp_path: Path) -> None:
     # recall per attack family (the family field wins over the category); benign flagged per category
     assert result["per_category_recall"] == {"harmful": 0.0, "injection": 1.0, "mode_claims": 1.0}
     assert result["per_category_benign_flagged"] == {"mislabelled_on_purpose": 1.0, "uncategorised": 0.0}
+    assert result["flagged_by"] == {"rules": 3}  # regex analyzer: every flagged text was the rules' doing
     assert result["latency_p50_ms"] > 0
     text = subprocess.run([EVAL, "--dataset", str(data)], capture_output=True, text=True, check=True).stdout
     assert "recall mode_claims: 1.0000" in text and "benign flagged mislabelled_on_purpose: 1.0000" in text

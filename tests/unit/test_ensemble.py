@@ -336,3 +336,15 @@ def test_a_block_on_the_fast_path_stands_and_notes_that_the_models_overruled_it(
     assert (stored.finding_type, stored.severity, stored.confidence) == ("prompt_injection", Severity.HIGH, 0.85)
     assert stored.metadata["post_hoc_severity"] == "Low"
     assert stored.metadata["post_hoc_voting_result"] == MODEL_DISAGREES
+
+
+def test_the_evaluation_says_which_side_flagged_a_text() -> None:
+    from app.eval_cli import flagging_detectors
+
+    ml = ml_finding(0.9, 0.6, "m", NOW)
+    assert ml is not None
+    assert flagging_detectors(combine([regex("prompt_injection")], [])) == "rules"
+    assert flagging_detectors(combine([], [ml])) == "model"
+    assert flagging_detectors(combine([regex("prompt_injection")], [ml])) == "rules+model"
+    # an overruled rule hit (Low, 30) and an auxiliary signal do not flag, so they are nobody's doing
+    assert flagging_detectors(veto_rules([regex("prompt_injection")], 0.01, 0.05)) == ""
