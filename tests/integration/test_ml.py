@@ -181,7 +181,7 @@ def test_the_models_overrule_a_rule_hit_on_benign_trigger_words(
     (overruled,) = [f for f in benign["security_findings"] if f["finding_type"] == "prompt_injection"]
     assert overruled["severity"] == "Low" and overruled["metadata"]["voting_result"] == "model_disagrees"
     assert overruled["metadata"]["rule_severity"] == "High" and benign["security_score"] < 50
-    stored = {(f["finding_type"], f["severity"], f["confidence"]) for f in by_prompt[ATTACK]["security_findings"]}
+    stored = {(f["finding_type"], f["severity"], f["confidence_score"]) for f in by_prompt[ATTACK]["security_findings"]}
     assert told and told <= stored
 
 
@@ -205,6 +205,6 @@ def test_a_block_by_the_rules_alone_stands_and_the_stored_span_says_the_models_d
     }
     (span,) = _spans_by_prompt(proxy, headers, 1).values()
     (stored,) = [f for f in span["security_findings"] if f["finding_type"] == kind]
-    assert (stored["severity"], stored["confidence"]) == (severity, confidence) and severity == "High"
+    assert (stored["severity"], stored["confidence_score"]) == (severity, confidence) and severity == "High"
     assert stored["metadata"]["post_hoc_voting_result"] == "model_disagrees"
     assert stored["metadata"]["post_hoc_severity"] == "Low"
