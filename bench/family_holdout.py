@@ -31,13 +31,19 @@ FAMILIES = Path(__file__).resolve().parent.parent / "ml" / "data" / "family_prom
 TARGET_RECALL = 0.6
 
 
-def analyzer_with(head: Path, operating_point: str, second_opinion: str = "nanoguard"):  # type: ignore[no-untyped-def]
+def analyzer_with(  # type: ignore[no-untyped-def]
+    head: Path, operating_point: str, second_opinion: str = "nanoguard", rule_veto: bool = True
+):
     from app.analysis import build_analyzer, load_ensemble
     from app.settings import ProxyConfig, SecurityAnalysisSettings
 
     config = ProxyConfig(
         security_analysis=SecurityAnalysisSettings(
-            ml_enabled=True, ml_model=str(head), operating_point=operating_point, second_opinion=second_opinion
+            ml_enabled=True,
+            ml_model=str(head),
+            operating_point=operating_point,
+            second_opinion=second_opinion,
+            rule_veto=rule_veto,
         )
     )
     analyzer, status = load_ensemble(config, build_analyzer(config))
@@ -51,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--family", action="append", help="only these families (default: all)")
     parser.add_argument("--operating-point", default="balanced")
     parser.add_argument("--second-opinion", default="nanoguard", choices=("none", "nanoguard"))
+    parser.add_argument(
+        "--no-rule-veto", dest="rule_veto", action="store_false", help="every rule hit stands (rule_veto: false)"
+    )
     parser.add_argument("--out", default="bench/results/family_holdout.json")
     parser.add_argument(
         "--retrain", action="store_true", help="retrain per family rather than use the folds of the last full training"
@@ -69,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 head.write_text(json.dumps(held_out_head_file(f"family_{family}", second_opinion=second)))
             result = evaluate_with(
                 [r for r in rows if r["family"] == family],
-                analyzer_with(head, args.operating_point, args.second_opinion),
+                analyzer_with(head, args.operating_point, args.second_opinion, args.rule_veto),
             )
             report[family] = {
                 "recall": result["recall"],
@@ -87,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "operating_point": args.operating_point,
                 "second_opinion": args.second_opinion,
+                "rule_veto": args.rule_veto,
                 "heads": "retrained without the family" if args.retrain else "the full training's fold without it",
                 "families": report,
             },
