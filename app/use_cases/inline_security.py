@@ -15,6 +15,7 @@ import trio
 from domain.exchange import RequestReading, StreamAccumulator, termination_events
 from domain.findings import SecurityFinding, Severity
 from domain.security.enforcement import ACTION_RANK, EnforcementDecision
+from domain.security.ensemble import overruled
 from ports.security import SecurityAnalyzer
 from ports.telemetry import Telemetry
 
@@ -75,6 +76,8 @@ class Enforcer:
         matched = []
         for finding in findings:
             if finding.severity < self.min_severity or finding.confidence < self.min_confidence:
+                continue
+            if overruled(finding):  # kept as evidence, never acted on, whatever min_severity says
                 continue
             finding_action = self.overrides.get(finding.finding_type, self.mode)
             if finding_action == "log":

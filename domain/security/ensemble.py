@@ -169,9 +169,14 @@ def veto_rules(regex: list[SecurityFinding], injection_score: float, below: floa
     ]
 
 
+def overruled(finding: SecurityFinding) -> bool:
+    """A rule hit the model positively disagreed with (``veto_rules``): evidence only."""
+    return finding.metadata.get("voting_result") == MODEL_DISAGREES
+
+
 def votes(finding: SecurityFinding) -> bool:
     """A rule finding that takes part in the vote (a voted type the model has not overruled)."""
-    return finding.finding_type in VOTED_TYPES and finding.metadata.get("voting_result") != MODEL_DISAGREES
+    return finding.finding_type in VOTED_TYPES and not overruled(finding)
 
 
 def combine(regex: list[SecurityFinding], ml: list[SecurityFinding]) -> list[SecurityFinding]:
