@@ -145,6 +145,13 @@ def test_ml_detector_settings(tmp_path: Path) -> None:
     config = loaded.config
     assert loaded.warnings == []
     assert config.security_analysis.harmful_requests_enabled and config.output_safety.toxicity_model == "builtin"
+    assert config.security_analysis.rule_veto  # on by default
+    path.write_text("security_analysis: {rule_veto: false}\n")
+    assert load_config(str(path), {}).config.security_analysis.rule_veto is False
+    path.write_text("security_analysis: {rule_veto: sometimes}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), {})
+    assert any("rule_veto" in e for e in caught.value.errors), caught.value.errors
 
 
 def test_an_ner_model_that_cannot_load_offline_means_rules_only_with_the_reason() -> None:
