@@ -99,6 +99,10 @@ class PromptClassifier:
         self.second_opinion: dict[str, Any] | None = heads["injection"].get("second_opinion")
         # the injection score under which a rule hit is overruled (ml/train_detectors.py rule_veto)
         self.rule_veto: dict[str, Any] | None = heads["injection"].get("rule_veto")
+        if self.rule_veto is not None:
+            below = self.rule_veto.get("below") if isinstance(self.rule_veto, dict) else None
+            if isinstance(below, bool) or not isinstance(below, int | float) or not 0 <= below < 1:
+                raise ValueError(f"{head_path.name}: rule_veto.below must be a number from 0 to 1, got {below!r}")
         self.head_path = head_path
         self._cache: collections.OrderedDict[str, dict[str, float]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()  # post-hoc analysis and enforcement call from different threads

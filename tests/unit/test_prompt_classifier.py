@@ -157,3 +157,16 @@ def test_a_head_whose_inputs_do_not_fit_its_features_refuses_to_load(tmp_path: P
     path.write_text(json.dumps({"format": 2, "layers": [6], "dimension": 2, "heads": spec}))
     with pytest.raises(ValueError, match="inputs, but its features are"):
         PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rule_veto", [{"below": "0.05"}, {"below": 1.5}, {"line": 0.05}, 0.05])
+def test_a_malformed_rule_veto_line_refuses_to_load(tmp_path: Path, rule_veto: Any) -> None:
+    """A custom head file whose veto line is not a score would otherwise overrule every rule hit, or none."""
+    head = {"kind": "mlp", "w1": [[0.0] * 2], "b1": [0.0], "w2": [1.0], "b2": 0.0, "thresholds": POINTS}
+    path = tmp_path / "bad.json"
+    spec = {"injection": {**head, "rule_veto": rule_veto}}
+    path.write_text(json.dumps({"format": 2, "layers": [6], "dimension": 2, "heads": spec}))
+    with pytest.raises(ValueError, match=r"rule_veto\.below must be a number from 0 to 1"):
+        PromptClassifier(FakeEmbedder(), path)  # type: ignore[arg-type]
+    path.write_text(json.dumps({"format": 2, "layers": [6], "dimension": 2, "heads": {"injection": head}}))
+    assert PromptClassifier(FakeEmbedder(), path).rule_veto is None  # type: ignore[arg-type]
